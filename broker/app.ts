@@ -1,0 +1,70 @@
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config/load-config.ts';
+import type { IssuerKeys } from './exchange/issuer-keys.ts';
+import { generateId } from './exchange/token-format.ts';
+import { registerAdminRoutes } from './http/admin-routes.ts';
+import { replyWithError } from './http/error-reply.ts';
+import { registerHealthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { createOperatorAuth } from './http/operator-auth.ts';
+import { registerTokenRoutes, registerWhoamiRoute } from './http/token-routes.ts';
+import type { Store } from './store/store.ts';
+
+/** Everything the app needs, passed in: no module-level singletons, so tests build apps freely. */
+export interface Deps {
+  config: Config;
+  store: Store;
+  keys: IssuerKeys;
+  now: () => number;
+  /** fastify logger option: false in tests that do not look at logs, a pino instance otherwise. */
+  logger?: FastifyServerOptions['loggerInstance'] | boolean;
+}
+
+/** `buildApp` assembles the broker's HTTP app without listening (server.ts listens). */
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false }),
+    genReqId: () => generateId('req'),
+    requestIdHeader: false,
+    // fastify's own request lines would log the raw URL (and any token someone put in it).
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+  });
+  let shuttingDown = false;
+  app.addHook('onClose', async () => void (shuttingDown = true));
+  app.addHook('onRequest', async (request, reply) => void reply.header('request-id', request.id));
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.setErrorHandler(replyWithError);
+  app.setNotFoundHandler((request, reply) => replyWithError(Object.assign(new Error('not found'), { statusCode: 404 }), request, reply));
+
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'skillgate broker API', version: '0.1.0', description: 'Token exchange, revocation and operations of the skillgate broker.' },
+      components: { securitySchemes: { operator: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  const { config, store, keys, now } = deps;
+  const exchangeDeps = { issuers: config.issuers, policies: config.policies, keys, store, now };
+  registerTokenRoutes(app, exchangeDeps);
+  registerWhoamiRoute(app, exchangeDeps);
+  registerAdminRoutes(app, { store, now, requireOperator: createOperatorAuth(config.operators) });
+  registerHealthRoutes(app, readinessChecks(deps), () => shuttingDown);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function readinessChecks({ config, store, keys }: Deps): ReadinessCheck[] {
+  return [
+    { name: 'store', check: () => store.ping().then(() => true) },
+    ...config.issuers.map((spec) => ({
+      name: `issuer:${spec.name}`,
+      // A cold issuer is warmed on demand, so readiness turns true as soon as its keys arrive.
+      check: async () => keys.isWarm(spec) || (await keys.warm(spec).then(() => true)),
+    })),
+  ];
+}

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { parseDocument } from 'yaml';
+import { compileIssuers, type IssuerSpec } from '../exchange/issuers.ts';
+import { compilePolicies, type CompiledPolicy } from '../policy/compile-policies.ts';
+import { describeSchemaErrors } from './describe-errors.ts';
+import { ConfigSchema, type ConfigFile } from './schema.ts';
+import { resolveSecretRef, SecretRefError, type SecretRef } from './secret-ref.ts';
+
+/** The broker's configuration after validation, with secrets resolved and policies compiled. */
+export interface Config {
+  source: string;
+  audience: string;
+  listen: { host: string; port: number };
+  /** SQLite file path, or ':memory:'. */
+  storePath: string;
+  logLevel: string;
+  operators: { name: string; token: string }[];
+  issuers: IssuerSpec[];
+  policies: CompiledPolicy[];
+  /** Advice that did not stop the load (printed at boot and by `policy check`). */
+  warnings: string[];
+}
+
+/** Every problem in a config file, reported together so one edit can fix them all. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<ConfigFile>(ConfigSchema);
+
+/** `loadConfig` reads, validates and compiles a YAML config file; throws ConfigError listing every problem. */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'}); pass --config or set SKILLGATE_CONFIG`]);
+  }
+  return parseConfig(text, { source: path, baseDir: dirname(resolve(path)), env });
+}
+
+/** `parseConfig` is loadConfig for text already in memory (tests, `policy check` on stdin). */
+export function parseConfig(text: string, opts: { source: string; baseDir: string; env?: NodeJS.ProcessEnv }): Config {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(opts.source, doc.errors.map((e) => `YAML line ${(e.linePos?.[0].line ?? 0).toString()}: ${e.message.split('\n')[0]}`));
+  }
+  const data: unknown = doc.toJS();
+  if (!validate(data)) throw new ConfigError(opts.source, describeSchemaErrors(validate.errors ?? []));
+
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const secret = (ref: string, at: string): string => {
+    try {
+      return resolveSecretRef(ref as SecretRef, opts.baseDir, opts.env);
+    } catch (err) {
+      if (err instanceof SecretRefError) problems.push(`${at}: ${err.message}`);
+      else throw err;
+      return '';
+    }
+  };
+  const operators = (data.operators ?? []).map((o, i) => ({ name: o.name, token: secret(o.token, `operators[${i}].token`) }));
+  const issuers = compileIssuers(data.issuers ?? [], data.audience, problems);
+  const policies = compilePolicies(data.policies, issuers, problems, warnings);
+  data.policies.forEach((p, i) => {
+    const masking = policies.find((c) => c.name === p.name)?.grant.masking;
+    if (masking) masking.values = masking.values.map((ref, j) => secret(ref, `policies[${i}].grant.masking.values[${j}]`));
+  });
+  if (problems.length > 0) throw new ConfigError(opts.source, problems);
+
+  return {
+    source: opts.source,
+    audience: data.audience,
+    listen: { host: data.listen?.host ?? '127.0.0.1', port: data.listen?.port ?? 8080 },
+    storePath: storePath(data.store ?? 'sqlite:./skillgate.db', opts.baseDir),
+    logLevel: data.log?.level ?? 'info',
+    operators,
+    issuers,
+    policies,
+    warnings,
+  };
+}
+
+function storePath(store: string, baseDir: string): string {
+  const path = store.slice('sqlite:'.length);
+  if (path === ':memory:') return path;
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}

@@ -1,0 +1,37 @@
+import { pino } from 'pino';
+import { buildApp } from './app.ts';
+import type { Config } from './config/load-config.ts';
+import { createIssuerKeys } from './exchange/issuer-keys.ts';
+import { openSqliteStore } from './store/sqlite-store.ts';
+
+/** `serve` starts the broker for a loaded config and stops it cleanly on SIGTERM / SIGINT. */
+export async function serve(config: Config, listen = config.listen): Promise<void> {
+  const logger = pino({
+    level: config.logLevel,
+    // Defence in depth: even if a credential header were ever logged, it is redacted.
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.subject_token', '*.access_token', '*.token'], censor: '[redacted]' },
+  });
+  for (const warning of config.warnings) logger.warn({ config: config.source }, warning);
+  const store = openSqliteStore(config.storePath);
+  const keys = createIssuerKeys();
+  const app = await buildApp({ config, store, keys, now: Date.now, logger });
+
+  // Warm every issuer's keys in the background: readiness turns true when they arrive.
+  for (const spec of config.issuers) {
+    keys.warm(spec).catch((err: Error) => logger.warn({ issuer: spec.name }, `issuer keys not available yet: ${err.message}`));
+  }
+  const prune = setInterval(() => void store.pruneJtis(Date.now()).catch(() => undefined), 60_000);
+  prune.unref();
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    clearInterval(prune);
+    await app.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ host: listen.host, port: listen.port });
+}

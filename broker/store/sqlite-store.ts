@@ -1,0 +1,149 @@
+import Database from 'better-sqlite3';
+import type { Scope } from '../config/schema.ts';
+import { StoreUnavailableError, type BrokerEvent, type Store, type TokenFilter, type TokenRecord } from './store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS used_jti (
+  iss TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (iss, jti)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  policy TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  identity TEXT NOT NULL,
+  repository_id TEXT,
+  actor TEXT,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revoked_reason TEXT,
+  revoked_by TEXT
+);
+CREATE INDEX IF NOT EXISTS tokens_active ON tokens (expires_at) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+`;
+
+interface TokenRow {
+  id: string;
+  token_hash: string;
+  policy: string;
+  issuer: string;
+  scopes: string;
+  identity: string;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  revoked_by: string | null;
+}
+
+/**
+ * `openSqliteStore` opens (creating if needed) the embedded store. WAL lets readers run beside the
+ * writer; synchronous=NORMAL keeps every commit across a process crash (kill -9), which is the
+ * failure the replay guarantee is about; power loss is the PostgreSQL store's job.
+ */
+export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } = {}): Store {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 2000}`);
+  db.exec(SCHEMA);
+
+  const q = {
+    consumeJti: db.prepare('INSERT INTO used_jti (iss, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    insertToken: db.prepare(`INSERT INTO tokens (id, token_hash, policy, issuer, scopes, identity, repository_id, actor, issued_at, expires_at)
+      VALUES (@id, @token_hash, @policy, @issuer, @scopes, @identity, @repository_id, @actor, @issued_at, @expires_at)`),
+    byHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_hash = ?'),
+    byId: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
+    revoke: db.prepare('UPDATE tokens SET revoked_at = ?, revoked_reason = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL'),
+    appendEvent: db.prepare('INSERT INTO events (at, type, outcome, body) VALUES (?, ?, ?, ?)'),
+    listEvents: db.prepare<[number], { body: string }>('SELECT body FROM events ORDER BY seq DESC LIMIT ?'),
+    pruneJtis: db.prepare('DELETE FROM used_jti WHERE expires_at < ?'),
+    ping: db.prepare('SELECT 1'),
+  };
+
+  // Every driver error becomes StoreUnavailableError so callers fail closed in one way.
+  const guard = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(new StoreUnavailableError(`sqlite store: ${(err as Error).message}`));
+    }
+  };
+
+  return {
+    consumeJti: (iss, jti, expiresAt) => guard(() => q.consumeJti.run(iss, jti, expiresAt).changes === 1),
+    insertToken: (t) =>
+      guard(() => {
+        q.insertToken.run({
+          id: t.id,
+          token_hash: t.tokenHash,
+          policy: t.policy,
+          issuer: t.issuer,
+          scopes: JSON.stringify(t.scopes),
+          identity: JSON.stringify(t.identity),
+          repository_id: t.identity.repository_id ?? null,
+          actor: t.identity.actor ?? null,
+          issued_at: t.issuedAt,
+          expires_at: t.expiresAt,
+        });
+      }),
+    findTokenByHash: (hash) => guard(() => toRecord(q.byHash.get(hash))),
+    getToken: (id) => guard(() => toRecord(q.byId.get(id))),
+    revokeToken: (id, reason, by, at) => guard(() => q.revoke.run(at, reason, by, id).changes === 1),
+    listTokens: (filter = {}) => guard(() => listTokens(db, filter)),
+    appendEvent: (e) => guard(() => void q.appendEvent.run(e.at, e.type, e.outcome, JSON.stringify(e))),
+    listEvents: (limit = 100) => guard(() => q.listEvents.all(limit).map((r) => JSON.parse(r.body) as BrokerEvent)),
+    pruneJtis: (now) => guard(() => q.pruneJtis.run(now).changes),
+    ping: () => guard(() => void q.ping.get()),
+    close: () => guard(() => void (db.open && db.close())),
+  };
+}
+
+function listTokens(db: Database.Database, f: TokenFilter): TokenRecord[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (f.active) {
+    where.push('revoked_at IS NULL AND expires_at > ?');
+    args.push(f.now ?? Date.now());
+  }
+  if (f.policy !== undefined) {
+    where.push('policy = ?');
+    args.push(f.policy);
+  }
+  if (f.repositoryId !== undefined) {
+    where.push('repository_id = ?');
+    args.push(f.repositoryId);
+  }
+  const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at DESC LIMIT ?`;
+  args.push(f.limit ?? 1000);
+  return (db.prepare<unknown[], TokenRow>(sql).all(...args) as TokenRow[]).map((r) => toRecord(r)!);
+}
+
+function toRecord(row: TokenRow | undefined): TokenRecord | undefined {
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    tokenHash: row.token_hash,
+    policy: row.policy,
+    issuer: row.issuer,
+    scopes: JSON.parse(row.scopes) as Scope[],
+    identity: JSON.parse(row.identity) as TokenRecord['identity'],
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    ...(row.revoked_at !== null && { revokedAt: row.revoked_at }),
+    ...(row.revoked_reason !== null && { revokedReason: row.revoked_reason }),
+    ...(row.revoked_by !== null && { revokedBy: row.revoked_by }),
+  };
+}

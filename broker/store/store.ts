@@ -1,0 +1,93 @@
+import type { Scope } from '../config/schema.ts';
+
+/** The claims a token was minted for, kept so every later call can be tied back to them. */
+export interface TokenIdentity {
+  iss: string;
+  sub: string;
+  repository?: string;
+  repository_id?: string;
+  repository_owner?: string;
+  repository_owner_id?: string;
+  repository_visibility?: string;
+  run_id?: string;
+  run_attempt?: string;
+  run_number?: string;
+  actor?: string;
+  actor_id?: string;
+  workflow_ref?: string;
+  job_workflow_ref?: string;
+  sha?: string;
+  ref?: string;
+  event_name?: string;
+  environment?: string;
+  email?: string;
+}
+
+/** A minted token as stored: the secret itself is never kept, only its SHA-256. */
+export interface TokenRecord {
+  id: string;
+  tokenHash: string;
+  policy: string;
+  issuer: string;
+  scopes: Scope[];
+  identity: TokenIdentity;
+  issuedAt: number;
+  expiresAt: number;
+  revokedAt?: number;
+  revokedReason?: string;
+  revokedBy?: string;
+}
+
+/** One thing that happened (an exchange, a revocation…). Holds hashes, never secrets. */
+export interface BrokerEvent {
+  type: 'token.exchange' | 'token.revoke';
+  at: number;
+  outcome: 'granted' | 'denied' | 'revoked' | 'error';
+  reason?: string;
+  requestId?: string;
+  issuer?: string;
+  policy?: string;
+  tokenId?: string;
+  /** SHA-256 of the minted skillgate token. */
+  tokenHash?: string;
+  /** SHA-256 of the presented OIDC token, so an operator can find the attempt of a known token. */
+  subjectTokenHash?: string;
+  /** The claims (verified, or marked unverified in `detail`) of the caller. */
+  claims?: Record<string, unknown>;
+  detail?: Record<string, unknown>;
+}
+
+export interface TokenFilter {
+  /** Only tokens neither revoked nor expired at `now`. */
+  active?: boolean;
+  now?: number;
+  policy?: string;
+  repositoryId?: string;
+  limit?: number;
+}
+
+/** Thrown by a store that cannot read or write; callers answer 503 and never proceed without it. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/**
+ * What the broker needs from storage. Async so that a networked PostgreSQL store can implement
+ * the same interface; the embedded SQLite store answers synchronously underneath.
+ */
+export interface Store {
+  /** Records `(iss, jti)` as used until `expiresAt`; false when it had been used before. Atomic across replicas. */
+  consumeJti(iss: string, jti: string, expiresAt: number): Promise<boolean>;
+  insertToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  /** Marks a token revoked; false when it was unknown or already revoked. */
+  revokeToken(id: string, reason: string, by: string, at: number): Promise<boolean>;
+  listTokens(filter?: TokenFilter): Promise<TokenRecord[]>;
+  appendEvent(event: BrokerEvent): Promise<void>;
+  listEvents(limit?: number): Promise<BrokerEvent[]>;
+  /** Drops used-jti rows whose token has expired (they can no longer be replayed). */
+  pruneJtis(now: number): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
