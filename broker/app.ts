@@ -30,6 +30,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // fastify's own request lines would log the raw URL (and any token someone put in it).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
+    // fastify answers a malformed URL before routing, quoting the URL and skipping onRequest hooks.
+    frameworkErrors: (err, request, reply) => void replyWithError(err, request, reply.header('request-id', request.id)),
   });
   let shuttingDown = false;
   app.addHook('onClose', async () => void (shuttingDown = true));

@@ -27,13 +27,16 @@ function describe(e: ErrorObject): string {
     case 'required':
       return `missing required key "${String(e.params['missingProperty'])}"`;
     case 'type': {
-      const quoteHint = e.params['type'] === 'string' && typeof e.data === 'number' ? '; quote it ("74"): ids and claims compare as strings' : '';
+      const quoteHint = e.params['type'] === 'string' && typeof e.data === 'number' ? QUOTE_HINT : '';
       return `must be ${article(String(e.params['type']))}${quoteHint}`;
     }
     case 'anyOf': {
       const consts = schema?.anyOf?.map((s) => s.const);
       if (consts && consts.every((c) => c !== undefined)) return `must be one of: ${consts.join(', ')}`;
-      return `has the wrong shape${schema?.description ? `: ${schema.description}` : ''}`;
+      // A claim matcher is a union, so an unquoted id (`repository_id: 74`) lands here, not under 'type'.
+      const numeric = typeof e.data === 'number' || (Array.isArray(e.data) && e.data.some((v) => typeof v === 'number'));
+      const shape = `has the wrong shape${schema?.description ? `: ${schema.description}` : ''}`;
+      return numeric ? `${shape.replace(/\.$/, '')}${QUOTE_HINT}` : shape;
     }
     case 'pattern':
       return `has the wrong form${schema?.description ? `: ${schema.description}` : ` (expected ${String(e.params['pattern'])})`}`;
@@ -51,4 +54,5 @@ function fieldName(instancePath: string): string {
     .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
+const QUOTE_HINT = '; quote it ("74"): ids and claims compare as strings';
 const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);

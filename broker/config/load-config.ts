@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { compileIssuers, type IssuerSpec } from '../exchange/issuers.ts';
 import { compilePolicies, type CompiledPolicy } from '../policy/compile-policies.ts';
 import { describeSchemaErrors } from './describe-errors.ts';
@@ -49,9 +49,14 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 
 /** `parseConfig` is loadConfig for text already in memory (tests, `policy check` on stdin). */
 export function parseConfig(text: string, opts: { source: string; baseDir: string; env?: NodeJS.ProcessEnv }): Config {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  // prettyErrors would quote the offending lines (a pasted secret among them); count lines instead.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
-    throw new ConfigError(opts.source, doc.errors.map((e) => `YAML line ${(e.linePos?.[0].line ?? 0).toString()}: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(
+      opts.source,
+      doc.errors.map((e) => `YAML line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}${e.code === 'DUPLICATE_KEY' ? '; remove or merge the repeated key' : ''}`),
+    );
   }
   const data: unknown = doc.toJS();
   if (!validate(data)) throw new ConfigError(opts.source, describeSchemaErrors(validate.errors ?? []));

@@ -47,7 +47,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: { store: Store; 
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RevokeBody> | undefined }>(
     '/v1/tokens/:id/revoke',
-    { schema: { summary: 'Revoke a token by id (operator)', tags: ['operators'], params: IdParams }, preHandler: async (req) => void deps.requireOperator(req) },
+    { schema: { summary: 'Revoke a token by id (operator)', tags: ['operators'], params: IdParams, body: Type.Optional(RevokeBody) }, preHandler: async (req) => void deps.requireOperator(req) },
     async (request) => {
       const operator = deps.requireOperator(request);
       const token = await deps.store.getToken(request.params.id);

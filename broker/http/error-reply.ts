@@ -31,6 +31,10 @@ function toBrokerError(err: FastifyError | Error): BrokerError {
       return new BrokerError('invalid_request', 'body_too_large', 'the request body is too large', {}, 413);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new BrokerError('invalid_request', 'unsupported_media_type', 'send application/json or application/x-www-form-urlencoded', {}, 415);
+    case 'FST_ERR_BAD_URL':
+      return new BrokerError('invalid_request', 'malformed_url', 'the URL is not valid (check its percent-encoding)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new BrokerError('invalid_request', 'url_too_long', 'a path segment of the URL is too long', {}, 414);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new BrokerError('invalid_request', 'malformed_body', 'the request body is not valid JSON');

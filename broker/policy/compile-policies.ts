@@ -63,6 +63,8 @@ export function compilePolicies(entries: PolicyConfig[], issuers: IssuerSpec[], 
     }
     if (issuer.kind === 'github') {
       checkGithubEvents(conditions, at, problems);
+      // The event is checked first: it is the most telling reason a trusted repository is refused.
+      conditions.sort((a, b) => Number(b.claim === 'event_name') - Number(a.claim === 'event_name'));
       if ('actor' in entry.match) {
         warnings.push(`${at}.match.actor: actor is who triggered the run, not an authorization boundary for CI; bind repository, workflow or environment`);
       }

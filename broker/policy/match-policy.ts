@@ -49,12 +49,15 @@ export function matchPolicy(claims: Claims, issuer: IssuerSpec, policies: readon
 
 /** `evaluatePolicy` returns where a policy stops matching the claims, or undefined when it matches. */
 export function evaluatePolicy(policy: CompiledPolicy, claims: Claims): Miss | undefined {
+  // All identity matchers are checked so a partial match (say, a transferred repository) is told apart.
   let identityMatched = 0;
+  let identityMiss: Omit<Miss, 'identityMatched'> | undefined;
   for (const m of policy.identity) {
     const problem = check(m, claims, policy.issuer);
-    if (problem) return { policy, claim: m.claim, problem, identityMatched, inIdentity: true };
-    identityMatched++;
+    if (!problem) identityMatched++;
+    else identityMiss ??= { policy, claim: m.claim, problem, inIdentity: true };
   }
+  if (identityMiss) return { ...identityMiss, identityMatched };
   for (const m of policy.conditions) {
     const problem = check(m, claims, policy.issuer);
     if (problem) return { policy, claim: m.claim, problem, identityMatched, inIdentity: false };

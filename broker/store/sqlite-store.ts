@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Scope } from '../config/schema.ts';
-import { StoreUnavailableError, type BrokerEvent, type Store, type TokenFilter, type TokenRecord } from './store.ts';
+import { StoreUnavailableError, type BrokerEvent, type JtiSpend, type Store, type TokenFilter, type TokenRecord } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS used_jti (
@@ -82,23 +82,26 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     }
   };
 
+  const commitExchange = db.transaction((spend: JtiSpend, t: TokenRecord, event: BrokerEvent): 'committed' | 'replayed' => {
+    if (q.consumeJti.run(spend.iss, spend.jti, spend.expiresAt).changes === 0) return 'replayed';
+    q.insertToken.run({
+      id: t.id,
+      token_hash: t.tokenHash,
+      policy: t.policy,
+      issuer: t.issuer,
+      scopes: JSON.stringify(t.scopes),
+      identity: JSON.stringify(t.identity),
+      repository_id: t.identity.repository_id ?? null,
+      actor: t.identity.actor ?? null,
+      issued_at: t.issuedAt,
+      expires_at: t.expiresAt,
+    });
+    q.appendEvent.run(event.at, event.type, event.outcome, JSON.stringify(event));
+    return 'committed';
+  });
+
   return {
-    consumeJti: (iss, jti, expiresAt) => guard(() => q.consumeJti.run(iss, jti, expiresAt).changes === 1),
-    insertToken: (t) =>
-      guard(() => {
-        q.insertToken.run({
-          id: t.id,
-          token_hash: t.tokenHash,
-          policy: t.policy,
-          issuer: t.issuer,
-          scopes: JSON.stringify(t.scopes),
-          identity: JSON.stringify(t.identity),
-          repository_id: t.identity.repository_id ?? null,
-          actor: t.identity.actor ?? null,
-          issued_at: t.issuedAt,
-          expires_at: t.expiresAt,
-        });
-      }),
+    commitExchange: (spend, token, event) => guard(() => commitExchange(spend, token, event)),
     findTokenByHash: (hash) => guard(() => toRecord(q.byHash.get(hash))),
     getToken: (id) => guard(() => toRecord(q.byId.get(id))),
     revokeToken: (id, reason, by, at) => guard(() => q.revoke.run(at, reason, by, id).changes === 1),

@@ -57,6 +57,13 @@ export interface BrokerEvent {
   detail?: Record<string, unknown>;
 }
 
+/** A used OIDC token id, kept until the token's exp (plus tolerance) so it cannot be replayed. */
+export interface JtiSpend {
+  iss: string;
+  jti: string;
+  expiresAt: number;
+}
+
 export interface TokenFilter {
   /** Only tokens neither revoked nor expired at `now`. */
   active?: boolean;
@@ -76,9 +83,12 @@ export class StoreUnavailableError extends Error {
  * the same interface; the embedded SQLite store answers synchronously underneath.
  */
 export interface Store {
-  /** Records `(iss, jti)` as used until `expiresAt`; false when it had been used before. Atomic across replicas. */
-  consumeJti(iss: string, jti: string, expiresAt: number): Promise<boolean>;
-  insertToken(token: TokenRecord): Promise<void>;
+  /**
+   * Spends `(iss, jti)`, stores the minted token and its exchange event in one transaction:
+   * either all three are durable or none is. 'replayed' (nothing written) when the jti was spent
+   * before, atomically across every broker sharing the store.
+   */
+  commitExchange(spend: JtiSpend, token: TokenRecord, event: BrokerEvent): Promise<'committed' | 'replayed'>;
   findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   /** Marks a token revoked; false when it was unknown or already revoked. */

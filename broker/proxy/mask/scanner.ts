@@ -1,0 +1,302 @@
+import type { BuiltinRule, MaskRule } from './patterns.ts';
+
+/** A rule after compilation. */
+export interface CompiledRule {
+  readonly name: string;
+  /** `[MASKED:<name>]`: no quote, backslash or control character, so it is safe inside JSON and SSE. */
+  readonly marker: string;
+  /** Sticky copy of the rule's regex, to tell which rule a combined match came from. */
+  readonly sticky: RegExp;
+  /** What a match that outgrew the hold-back keeps swallowing in a stream. */
+  readonly swallow: Swallow;
+}
+
+/** How a stream keeps masking a match that is still growing after its replacement went out. */
+export type Swallow = { kind: 'charset'; run: RegExp } | { kind: 'until'; end: RegExp; tail: number };
+
+/** A match of some rule in a text: `[start, end)`. */
+export interface Match {
+  start: number;
+  end: number;
+  rule: CompiledRule;
+}
+
+/**
+ * Everything the maskers need, compiled once per set of rules and exact values:
+ * `passes` find full matches; `open` finds the earliest tail that could still grow into a match;
+ * `candidate` is a cheap superset test for raw (still JSON-escaped) text.
+ */
+export interface Scanner {
+  readonly passes: readonly Pass[];
+  /** Global regexes (case-sensitive rules, case-insensitive rules); each matches an open candidate running to the end of the text. */
+  readonly open: readonly RegExp[];
+  /** Global regexes; `null` means some rule has no literal prefix, so every text is a candidate. */
+  readonly candidate: readonly RegExp[] | null;
+  /** Characters a stream always keeps back for rules without a literal prefix (0 when there are none). */
+  readonly window: number;
+  /** The most a stream keeps back before it decides (at least the longest exact literal). */
+  readonly holdLimit: number;
+}
+
+interface Pass {
+  readonly regex: RegExp;
+  readonly rules: readonly CompiledRule[];
+}
+
+export const EXACT_RULE_NAME = 'known-secret';
+const RULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** `maskMarker` returns the replacement text for a rule. */
+export function maskMarker(name: string): string {
+  return `[MASKED:${name}]`;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+/**
+ * `partialLiteral` builds a regex source matching any non-empty prefix of `literal`, and, once the
+ * literal is complete, `tail` after it: `a(?:b(?:c<tail>)?)?` for `abc`.
+ */
+function partialLiteral(literal: string, tail: string): string {
+  const chars = [...literal].map(escapeRegex);
+  let source = `${chars.at(-1) ?? ''}${tail}`;
+  for (let i = chars.length - 2; i >= 0; i--) source = `${chars[i] ?? ''}(?:${source})?`;
+  return source;
+}
+
+/** The literal text a regex source starts with ('' when there is none we can trust). */
+export function leadingLiteral(source: string): string {
+  if (hasTopLevelAlternation(source)) return '';
+  let literal = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i] ?? '';
+    if (c === '\\') {
+      const next = source[i + 1];
+      if (next === undefined || /[A-Za-z0-9]/.test(next)) break;
+      literal += next;
+      i++;
+      continue;
+    }
+    if ('^$.|()[]'.includes(c)) break;
+    // A quantifier applies to the character before it, which therefore is not always there.
+    if ('?*+{'.includes(c)) return literal.slice(0, -1);
+    literal += c;
+  }
+  return literal;
+}
+
+function hasTopLevelAlternation(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
+function passFlags(regex: RegExp): string {
+  return [...regex.flags].filter((f) => !'gyd'.includes(f)).sort().join('');
+}
+
+// A back-reference or named group would be renumbered (or clash) inside a combined regex.
+function needsOwnPass(source: string): boolean {
+  return /\\[1-9]|\\k<|\(\?<[A-Za-z_$]/.test(source);
+}
+
+interface Prepared {
+  compiled: CompiledRule;
+  source: string;
+  flags: string;
+  literals: readonly string[];
+  caseInsensitive: boolean;
+  /** Regex source of an open candidate's continuation after a literal. */
+  open: string;
+}
+
+function prepare(rule: MaskRule | BuiltinRule, problems: string[]): Prepared | undefined {
+  if (!RULE_NAME.test(rule.name)) {
+    problems.push(`mask rule "${rule.name}": name must match ${RULE_NAME.source}`);
+    return undefined;
+  }
+  const flags = passFlags(rule.regex);
+  const probe = new RegExp(rule.regex.source, flags);
+  if (probe.test('')) {
+    problems.push(`mask rule "${rule.name}": regex /${rule.regex.source}/ matches the empty string`);
+    return undefined;
+  }
+  const caseInsensitive = flags.includes('i');
+  const derived = leadingLiteral(rule.regex.source);
+  const literals = rule.prefixes ?? (derived.length >= 2 ? [derived] : []);
+  const charset = rule.charset ?? '\\S';
+  const builtin = rule as Partial<BuiltinRule>;
+  try {
+    new RegExp(`(?:${charset})*`);
+  } catch {
+    problems.push(`mask rule "${rule.name}": charset ${charset} is not a valid regex character class`);
+    return undefined;
+  }
+  const swallow: Swallow = builtin.until
+    ? { kind: 'until', end: new RegExp(builtin.until.source), tail: 256 }
+    : { kind: 'charset', run: new RegExp(`^(?:${charset})*`) };
+  return {
+    compiled: { name: rule.name, marker: maskMarker(rule.name), sticky: new RegExp(rule.regex.source, `${flags}y`), swallow },
+    source: rule.regex.source,
+    flags,
+    literals,
+    caseInsensitive,
+    open: builtin.open ?? `(?:${charset})*`,
+  };
+}
+
+function exactRule(literals: readonly string[]): Prepared {
+  const source = literals.map(escapeRegex).join('|');
+  return {
+    compiled: {
+      name: EXACT_RULE_NAME,
+      marker: maskMarker(EXACT_RULE_NAME),
+      sticky: new RegExp(source, 'y'),
+      swallow: { kind: 'charset', run: /^(?:)/ },
+    },
+    source,
+    flags: '',
+    literals,
+    caseInsensitive: false,
+    open: '',
+  };
+}
+
+function buildPasses(prepared: readonly Prepared[]): Pass[] {
+  const groups = new Map<string, Prepared[]>();
+  const passes: Pass[] = [];
+  for (const p of prepared) {
+    if (needsOwnPass(p.source)) {
+      passes.push({ regex: new RegExp(p.source, `${p.flags}g`), rules: [p.compiled] });
+      continue;
+    }
+    const group = groups.get(p.flags) ?? [];
+    group.push(p);
+    groups.set(p.flags, group);
+  }
+  for (const [flags, group] of groups) {
+    passes.unshift({ regex: new RegExp(group.map((p) => `(?:${p.source})`).join('|'), `${flags}g`), rules: group.map((p) => p.compiled) });
+  }
+  // The flag-less pass (exact values and built-ins) goes first; order only matters for ties.
+  passes.sort((a, b) => Number(a.regex.flags !== 'g') - Number(b.regex.flags !== 'g'));
+  return passes;
+}
+
+// Case-insensitive rules get their own regex so that their charset is case-insensitive as well.
+function byCase(prepared: readonly Prepared[]): [Prepared[], string][] {
+  const groups: [Prepared[], string][] = [
+    [prepared.filter((p) => !p.caseInsensitive), 'g'],
+    [prepared.filter((p) => p.caseInsensitive), 'gi'],
+  ];
+  return groups.filter(([group]) => group.some((p) => p.literals.length > 0));
+}
+
+function buildOpen(prepared: readonly Prepared[]): RegExp[] {
+  return byCase(prepared).map(([group, flags]) => {
+    const alternatives = group.flatMap((p) => p.literals.map((literal) => partialLiteral(literal, p.open)));
+    return new RegExp(`(?:${alternatives.join('|')})$`, flags);
+  });
+}
+
+function buildCandidate(prepared: readonly Prepared[]): RegExp[] | null {
+  if (prepared.some((p) => p.literals.length === 0)) return null;
+  return byCase(prepared).map(([group, flags]) => {
+    const alternatives = new Set<string>(['\\\\u', '\\\\/']); // escapes that can hide a literal in raw JSON
+    for (const literal of group.flatMap((p) => p.literals)) {
+      alternatives.add(escapeRegex(literal));
+      alternatives.add(escapeRegex(JSON.stringify(literal).slice(1, -1)));
+    }
+    return new RegExp([...alternatives].join('|'), flags);
+  });
+}
+
+/**
+ * `compileScanner` compiles rules and exact literals (already encoded, longest first) into a
+ * `Scanner`, or throws one error listing every bad rule.
+ */
+export function compileScanner(rules: readonly (MaskRule | BuiltinRule)[], exactLiterals: readonly string[], maxHoldBack: number): Scanner {
+  const problems: string[] = [];
+  const prepared = rules.map((r) => prepare(r, problems)).filter((p): p is Prepared => p !== undefined);
+  if (exactLiterals.length > 0) prepared.unshift(exactRule(exactLiterals));
+  let open: RegExp[] = [];
+  try {
+    open = buildOpen(prepared);
+  } catch (error) {
+    problems.push(`mask rules: cannot build the streaming prefix regex (${(error as Error).message}); check prefixes and charset`);
+  }
+  if (problems.length > 0) throw new Error(`invalid masking configuration:\n- ${problems.join('\n- ')}`);
+  const longestLiteral = Math.max(0, ...exactLiterals.map((l) => l.length));
+  return {
+    passes: buildPasses(prepared),
+    open,
+    candidate: buildCandidate(prepared),
+    window: prepared.some((p) => p.literals.length === 0) ? maxHoldBack : 0,
+    holdLimit: Math.max(maxHoldBack, longestLiteral),
+  };
+}
+
+function ruleAt(pass: Pass, text: string, index: number): CompiledRule {
+  if (pass.rules.length === 1) return pass.rules[0] as CompiledRule;
+  for (const rule of pass.rules) {
+    rule.sticky.lastIndex = index;
+    if (rule.sticky.test(text)) return rule;
+  }
+  return pass.rules[0] as CompiledRule;
+}
+
+/**
+ * `findMatches` returns the non-overlapping matches in `text` that start at or after `from`,
+ * in order. Text before `from` is context only: look-behinds and `\b` see it, matches never start in it.
+ */
+export function findMatches(scanner: Scanner, text: string, from = 0): Match[] {
+  const matches: Match[] = [];
+  for (const pass of scanner.passes) {
+    const { regex } = pass;
+    regex.lastIndex = from;
+    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+      if (m[0].length === 0) {
+        regex.lastIndex++;
+        continue;
+      }
+      matches.push({ start: m.index, end: m.index + m[0].length, rule: ruleAt(pass, text, m.index) });
+    }
+  }
+  if (scanner.passes.length < 2) return matches;
+  // Several passes: earliest start wins, then the longest; drop what overlaps a kept match.
+  matches.sort((a, b) => a.start - b.start || b.end - a.end);
+  const kept: Match[] = [];
+  for (const m of matches) if (m.start >= (kept.at(-1)?.end ?? -1)) kept.push(m);
+  return kept;
+}
+
+/** `openStart` returns the earliest index ≥ `from` where a candidate runs to the end of `text`, or `text.length`. */
+export function openStart(scanner: Scanner, text: string, from: number): number {
+  let start = text.length;
+  if (from >= text.length) return start;
+  for (const open of scanner.open) {
+    open.lastIndex = from;
+    start = Math.min(start, open.exec(text)?.index ?? start);
+  }
+  return start;
+}
+
+/** `mayContainSecret` is a cheap superset test, valid on raw JSON text as well as on plain text. */
+export function mayContainSecret(scanner: Scanner, text: string): boolean {
+  const { candidate } = scanner;
+  if (candidate === null) return true;
+  return candidate.some((regex) => {
+    regex.lastIndex = 0;
+    return regex.test(text);
+  });
+}
