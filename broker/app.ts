@@ -9,6 +9,8 @@ import { replyWithError } from './http/error-reply.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './http/health-routes.ts';
 import { createOperatorAuth } from './http/operator-auth.ts';
 import { registerTokenRoutes, registerWhoamiRoute } from './http/token-routes.ts';
+import type { ProxyDeps } from './proxy/pipeline.ts';
+import { registerProxyRoutes } from './proxy/proxy-routes.ts';
 import type { Store } from './store/store.ts';
 
 /** Everything the app needs, passed in: no module-level singletons, so tests build apps freely. */
@@ -17,6 +19,8 @@ export interface Deps {
   store: Store;
   keys: IssuerKeys;
   now: () => number;
+  /** The enforcing proxy; absent when the config has no upstream (exchange-only broker). */
+  proxy?: ProxyDeps;
   /** fastify logger option: false in tests that do not look at logs, a pino instance otherwise. */
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
 }
@@ -57,12 +61,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerAdminRoutes(app, { store, now, requireOperator: createOperatorAuth(config.operators) });
   registerHealthRoutes(app, readinessChecks(deps), () => shuttingDown);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (deps.proxy) await registerProxyRoutes(app, deps.proxy);
   return app;
 }
 
-function readinessChecks({ config, store, keys }: Deps): ReadinessCheck[] {
+function readinessChecks({ config, store, keys, proxy }: Deps): ReadinessCheck[] {
   return [
     { name: 'store', check: () => store.ping().then(() => true) },
+    ...(proxy ? [{ name: 'upstream_credential', check: async () => proxy.upstream.credential.isUsable() || (await proxy.upstream.credential.current().then(() => true)) }] : []),
     ...config.issuers.map((spec) => ({
       name: `issuer:${spec.name}`,
       // A cold issuer is warmed on demand, so readiness turns true as soon as its keys arrive.

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config/load-config.ts';
 import { createIssuerKeys } from './exchange/issuer-keys.ts';
+import { createProxyDeps } from './proxy/proxy-routes.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 
 /** `serve` starts the broker for a loaded config and stops it cleanly on SIGTERM / SIGINT. */
@@ -14,7 +15,8 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   for (const warning of config.warnings) logger.warn({ config: config.source }, warning);
   const store = openSqliteStore(config.storePath);
   const keys = createIssuerKeys();
-  const app = await buildApp({ config, store, keys, now: Date.now, logger });
+  const proxy = createProxyDeps(config, store, Date.now);
+  const app = await buildApp({ config, store, keys, now: Date.now, logger, ...(proxy && { proxy }) });
 
   // Warm every issuer's keys in the background: readiness turns true when they arrive.
   for (const spec of config.issuers) {

@@ -7,6 +7,7 @@ import { compilePolicies, type CompiledPolicy } from '../policy/compile-policies
 import { describeSchemaErrors } from './describe-errors.ts';
 import { ConfigSchema, type ConfigFile } from './schema.ts';
 import { resolveSecretRef, SecretRefError, type SecretRef } from './secret-ref.ts';
+import { parseDuration } from './duration.ts';
 
 /** The broker's configuration after validation, with secrets resolved and policies compiled. */
 export interface Config {
@@ -19,6 +20,10 @@ export interface Config {
   operators: { name: string; token: string }[];
   issuers: IssuerSpec[];
   policies: CompiledPolicy[];
+  publicUrl: string;
+  upstream?: { origin: string; credential: string; refreshIntervalSec: number; staleWindowSec: number; responseTimeoutSec: number; maxRequestBytes: number };
+  masking: { values: string[]; patterns: { name: string; regex: string }[] };
+  baseDir: string;
   /** Advice that did not stop the load (printed at boot and by `policy check`). */
   warnings: string[];
 }
@@ -79,12 +84,33 @@ export function parseConfig(text: string, opts: { source: string; baseDir: strin
     const masking = policies.find((c) => c.name === p.name)?.grant.masking;
     if (masking) masking.values = masking.values.map((ref, j) => secret(ref, `policies[${i}].grant.masking.values[${j}]`));
   });
+  const maskValues = (data.masking?.values ?? []).map((ref, i) => secret(ref, `masking.values[${i}]`));
+  for (const [i, p] of (data.masking?.patterns ?? []).entries()) {
+    try {
+      new RegExp(p.regex, 'gu');
+    } catch (err) {
+      problems.push(`masking.patterns[${i}].regex: invalid regular expression (${(err as Error).message})`);
+    }
+  }
+  const upstream = data.upstream && {
+    origin: upstreamOrigin(data.upstream.base_url ?? 'https://api.anthropic.com', problems),
+    credential: data.upstream.credential,
+    refreshIntervalSec: parseDuration(data.upstream.refresh_interval ?? '5m'),
+    staleWindowSec: parseDuration(data.upstream.stale_window ?? '15m'),
+    responseTimeoutSec: parseDuration(data.upstream.response_timeout ?? '10m'),
+    maxRequestBytes: data.upstream.max_request_bytes ?? 32 * 1024 * 1024,
+  };
   if (problems.length > 0) throw new ConfigError(opts.source, problems);
+  const listen = { host: data.listen?.host ?? '127.0.0.1', port: data.listen?.port ?? 8080 };
 
   return {
     source: opts.source,
     audience: data.audience,
-    listen: { host: data.listen?.host ?? '127.0.0.1', port: data.listen?.port ?? 8080 },
+    listen,
+    publicUrl: (data.public_url ?? `http://${listen.host}:${listen.port}`).replace(/\/$/, ''),
+    ...(upstream && { upstream }),
+    masking: { values: maskValues, patterns: data.masking?.patterns ?? [] },
+    baseDir: opts.baseDir,
     storePath: storePath(data.store ?? 'sqlite:./skillgate.db', opts.baseDir),
     logLevel: data.log?.level ?? 'info',
     operators,
@@ -92,6 +118,21 @@ export function parseConfig(text: string, opts: { source: string; baseDir: strin
     policies,
     warnings,
   };
+}
+
+/** The upstream is a constant origin: https, or plain http on loopback for the stub in tests. */
+function upstreamOrigin(text: string, problems: string[]): string {
+  try {
+    const url = new URL(text);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if ((url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) && !url.username && !url.password && !url.search && !url.hash && (url.pathname === '/' || url.pathname === '')) {
+      return url.origin;
+    }
+  } catch {
+    // reported below
+  }
+  problems.push('upstream.base_url: must be an https origin without path, credentials or query (http only for 127.0.0.1)');
+  return '';
 }
 
 function storePath(store: string, baseDir: string): string {

@@ -159,6 +159,32 @@ export const ConfigSchema = Type.Object(
         description: 'Operator credentials for the broker API (tokens, audit, reports).',
       }),
     ),
+    public_url: Type.Optional(Type.String({ description: 'URL callers reach the broker at; batch results_url is rewritten to it. Default http://listen.host:listen.port.' })),
+    upstream: Type.Optional(
+      Type.Object(
+        {
+          base_url: Type.Optional(Type.String({ description: 'Fixed upstream origin. Default https://api.anthropic.com; http only for 127.0.0.1 (tests).' })),
+          credential: Type.String({
+            pattern: '^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|aws-sm://.+)$',
+            description: 'Where the real API key lives: env:NAME, file:PATH or aws-sm://SECRET_ID?region=…&key=JSON_FIELD.',
+          }),
+          refresh_interval: Type.Optional(Duration('How often the key is re-read from its store.')),
+          stale_window: Type.Optional(Duration('How long a cached key may be used while its store is down.')),
+          response_timeout: Type.Optional(Duration('Longest wait for upstream response headers.')),
+          max_request_bytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Largest request body accepted (default 32 MiB).' })),
+        },
+        strict,
+      ),
+    ),
+    masking: Type.Optional(
+      Type.Object(
+        {
+          values: Type.Optional(Type.Array(SecretRef('A secret to mask in every response.'))),
+          patterns: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), regex: Type.String({ minLength: 1 }) }, strict))),
+        },
+        strict,
+      ),
+    ),
     issuers: Type.Optional(Type.Array(Issuer, { description: 'Trusted issuers. github (token.actions.githubusercontent.com) is built in.' })),
     policies: Type.Array(Policy, { minItems: 1 }),
   },

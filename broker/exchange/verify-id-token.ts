@@ -85,6 +85,11 @@ function checkHeader(header: Record<string, unknown>, issuer: IssuerSpec): void 
   if (issuer.requireKid && typeof header['kid'] !== 'string') {
     throw invalidToken('unsupported_header', `tokens of issuer ${issuer.name} must name their signing key (kid)`);
   }
+  // Issuers without a pinned typ still never type an ID token as an access token (RFC 9068 §2.1,
+  // RFC 8725 §3.11): an at+jwt with our audience is an API token, not a login.
+  if (typeof header['typ'] === 'string' && /^(?:application\/)?at\+jwt$/i.test(header['typ'])) {
+    throw invalidToken('claim_invalid', 'the token is typed at+jwt: an access token is not an ID token');
+  }
 }
 
 /** Checks jose leaves to the application: date types, lifetime, audience shape, odd strings. */

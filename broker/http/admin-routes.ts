@@ -31,7 +31,8 @@ export function describeToken(t: TokenRecord, now: number) {
 export function registerAdminRoutes(app: FastifyInstance, deps: { store: Store; now: () => number; requireOperator: ReturnType<typeof createOperatorAuth> }): void {
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/tokens',
-    { schema: { summary: 'List tokens (operator)', tags: ['operators'], querystring: ListQuery }, preHandler: async (req) => void deps.requireOperator(req) },
+    // onRequest, not preHandler: a caller without the credential learns nothing from validation errors.
+    { schema: { summary: 'List tokens (operator)', tags: ['operators'], querystring: ListQuery }, onRequest: async (req) => void deps.requireOperator(req) },
     async (request) => {
       const q = request.query;
       const tokens = await deps.store.listTokens({
@@ -47,7 +48,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: { store: Store; 
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RevokeBody> | undefined }>(
     '/v1/tokens/:id/revoke',
-    { schema: { summary: 'Revoke a token by id (operator)', tags: ['operators'], params: IdParams, body: Type.Optional(RevokeBody) }, preHandler: async (req) => void deps.requireOperator(req) },
+    {
+      schema: { summary: 'Revoke a token by id (operator)', tags: ['operators'], params: IdParams, body: RevokeBody },
+      onRequest: async (req) => void deps.requireOperator(req),
+      // The body is optional: fastify would validate an absent one as `undefined` and refuse it.
+      preValidation: async (req) => void (req.body ??= {}),
+    },
     async (request) => {
       const operator = deps.requireOperator(request);
       const token = await deps.store.getToken(request.params.id);

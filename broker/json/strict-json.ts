@@ -4,7 +4,13 @@
  * `constructor` holding an object), as fastify's own parser does.
  * JSON.parse does the parsing and validation; a scan of the already-valid text finds duplicates.
  */
-export type StrictJsonProblem = 'invalid_json' | 'duplicate_key' | 'prototype_key';
+export type StrictJsonProblem = 'invalid_json' | 'duplicate_key' | 'prototype_key' | 'too_deep';
+
+/**
+ * Deepest nesting accepted. Real claims nest a few levels; JSON.stringify overflows the stack
+ * near 4 500, and a value the audit log cannot serialise must not get past the parser.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 export class StrictJsonError extends Error {
   override readonly name = 'StrictJsonError';
@@ -25,12 +31,12 @@ export function parseStrictJson(text: string): unknown {
   } catch (err) {
     throw new StrictJsonError('invalid_json', `not valid JSON: ${(err as Error).message}`);
   }
-  // Bodies without an object key cannot hold duplicates; skip the scan for scalars and arrays of scalars.
-  if (text.includes('"') && text.includes(':')) checkKeys(text);
+  // Scalars can neither hold duplicates nor nest; skip the scan for them.
+  if (text.includes('{') || text.includes('[')) checkKeys(text);
   return value;
 }
 
-/** Walks valid JSON text keeping one set of seen keys per open object. */
+/** Walks valid JSON text keeping one set of seen keys per open object, and the nesting depth. */
 function checkKeys(text: string): void {
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
@@ -50,11 +56,10 @@ function checkKeys(text: string): void {
         expectKey = false;
       }
       i = end;
-    } else if (c === 0x7b /* { */) {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === 0x5b /* [ */) {
-      stack.push(null);
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      stack.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+      if (stack.length > MAX_JSON_DEPTH) throw new StrictJsonError('too_deep', `nests deeper than ${MAX_JSON_DEPTH} levels`);
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     } else if (c === 0x2c /* , */) {

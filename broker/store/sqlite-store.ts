@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   revoked_by TEXT
 );
 CREATE INDEX IF NOT EXISTS tokens_active ON tokens (expires_at) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS revocation_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO revocation_epoch (id, seq) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
@@ -67,6 +69,8 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     byHash: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_hash = ?'),
     byId: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
     revoke: db.prepare('UPDATE tokens SET revoked_at = ?, revoked_reason = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL'),
+    bumpEpoch: db.prepare('UPDATE revocation_epoch SET seq = seq + 1 WHERE id = 1'),
+    epoch: db.prepare<[], { seq: number }>('SELECT seq FROM revocation_epoch WHERE id = 1'),
     appendEvent: db.prepare('INSERT INTO events (at, type, outcome, body) VALUES (?, ?, ?, ?)'),
     listEvents: db.prepare<[number], { body: string }>('SELECT body FROM events ORDER BY seq DESC LIMIT ?'),
     pruneJtis: db.prepare('DELETE FROM used_jti WHERE expires_at < ?'),
@@ -100,11 +104,18 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     return 'committed';
   });
 
+  const revoke = db.transaction((id: string, reason: string, by: string, at: number): boolean => {
+    if (q.revoke.run(at, reason, by, id).changes === 0) return false;
+    q.bumpEpoch.run();
+    return true;
+  });
+
   return {
     commitExchange: (spend, token, event) => guard(() => commitExchange(spend, token, event)),
     findTokenByHash: (hash) => guard(() => toRecord(q.byHash.get(hash))),
     getToken: (id) => guard(() => toRecord(q.byId.get(id))),
-    revokeToken: (id, reason, by, at) => guard(() => q.revoke.run(at, reason, by, id).changes === 1),
+    revokeToken: (id, reason, by, at) => guard(() => revoke(id, reason, by, at)),
+    revocationEpoch: () => guard(() => q.epoch.get()!.seq),
     listTokens: (filter = {}) => guard(() => listTokens(db, filter)),
     appendEvent: (e) => guard(() => void q.appendEvent.run(e.at, e.type, e.outcome, JSON.stringify(e))),
     listEvents: (limit = 100) => guard(() => q.listEvents.all(limit).map((r) => JSON.parse(r.body) as BrokerEvent)),

@@ -94,6 +94,11 @@ export interface Store {
   /** Marks a token revoked; false when it was unknown or already revoked. */
   revokeToken(id: string, reason: string, by: string, at: number): Promise<boolean>;
   listTokens(filter?: TokenFilter): Promise<TokenRecord[]>;
+  /**
+   * A number that changes whenever any token is revoked, by any process sharing the store. The
+   * proxy's token cache is kept only while it stays the same, so a revocation bites on the next request.
+   */
+  revocationEpoch(): Promise<number>;
   appendEvent(event: BrokerEvent): Promise<void>;
   listEvents(limit?: number): Promise<BrokerEvent[]>;
   /** Drops used-jti rows whose token has expired (they can no longer be replayed). */

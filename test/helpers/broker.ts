@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { buildApp } from '../../broker/app.ts';
 import { parseConfig, type Config } from '../../broker/config/load-config.ts';
 import { createIssuerKeys, DEFAULT_FETCH_LIMITS, type IssuerFetchLimits, type IssuerKeys } from '../../broker/exchange/issuer-keys.ts';
+import { createProxyDeps } from '../../broker/proxy/proxy-routes.ts';
 import { openSqliteStore } from '../../broker/store/sqlite-store.ts';
 import type { Store } from '../../broker/store/store.ts';
 
@@ -72,7 +73,8 @@ export async function startBroker(opts: BrokerOptions): Promise<TestBroker> {
   const store = openSqliteStore(config.storePath);
   const keys = createIssuerKeys({ ...DEFAULT_FETCH_LIMITS, ...opts.fetchLimits });
   const now = opts.now ?? Date.now;
-  const app = await buildApp({ config, store, keys, now, logger });
+  const proxy = createProxyDeps(config, store, now);
+  const app = await buildApp({ config, store, keys, now, logger, ...(proxy && { proxy }) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
