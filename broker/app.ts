@@ -69,7 +69,8 @@ function readinessChecks({ config, store, keys, proxy }: Deps): ReadinessCheck[]
   return [
     { name: 'store', check: () => store.ping().then(() => true) },
     ...(proxy ? [{ name: 'upstream_credential', check: async () => proxy.upstream.credential.isUsable() || (await proxy.upstream.credential.current().then(() => true)) }] : []),
-    ...config.issuers.map((spec) => ({
+    // Only issuers some policy uses: an unused built-in github issuer must not keep an offline broker unready.
+    ...config.issuers.filter((spec) => config.policies.some((p) => p.issuer === spec)).map((spec) => ({
       name: `issuer:${spec.name}`,
       // A cold issuer is warmed on demand, so readiness turns true as soon as its keys arrive.
       check: async () => keys.isWarm(spec) || (await keys.warm(spec).then(() => true)),

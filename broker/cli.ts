@@ -4,7 +4,6 @@ import { ConfigError, loadConfig, type Config } from './config/load-config.ts';
 import { recordEvent } from './events/record-event.ts';
 import { describeToken } from './http/admin-routes.ts';
 import { explainPolicies, formatPolicies } from './policy/explain.ts';
-import { serve } from './server.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 
 const program = new Command('skillgate').description('Credential broker and enforcing proxy for Claude in CI').showHelpAfterError();
@@ -18,6 +17,8 @@ program
   .option('--port <port>', 'listen port (overrides listen.port)', (v) => Number.parseInt(v, 10))
   .action(async (opts: { config: string; host?: string; port?: number }) => {
     const config = load(opts.config);
+    // Loaded here so policy and tokens commands do not pay for the server's modules.
+    const { serve } = await import('./server.ts');
     await serve(config, { host: opts.host ?? config.listen.host, port: opts.port ?? config.listen.port });
   });
 

@@ -19,7 +19,7 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   const app = await buildApp({ config, store, keys, now: Date.now, logger, ...(proxy && { proxy }) });
 
   // Warm every issuer's keys in the background: readiness turns true when they arrive.
-  for (const spec of config.issuers) {
+  for (const spec of config.issuers.filter((i) => config.policies.some((p) => p.issuer === i))) {
     keys.warm(spec).catch((err: Error) => logger.warn({ issuer: spec.name }, `issuer keys not available yet: ${err.message}`));
   }
   const prune = setInterval(() => void store.pruneJtis(Date.now()).catch(() => undefined), 60_000);

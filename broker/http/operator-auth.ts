@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../auth/authenticate-token.ts';
 import { BrokerError } from '../errors.ts';
 
 export interface Operator {
@@ -13,8 +14,7 @@ export interface Operator {
 export function createOperatorAuth(operators: readonly { name: string; token: string }[]) {
   const digests = operators.map((o) => ({ name: o.name, digest: sha256(o.token) }));
   return function requireOperator(request: FastifyRequest): Operator {
-    const header = request.headers.authorization;
-    const presented = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const presented = bearerToken(request.headers.authorization);
     if (presented !== undefined) {
       const digest = sha256(presented);
       const match = digests.find((d) => timingSafeEqual(d.digest, digest));

@@ -51,6 +51,9 @@ export function compilePolicies(entries: PolicyConfig[], issuers: IssuerSpec[], 
       const m = compileMatcher(claim, matcher, `${at}.match.${claim}`, problems);
       if (issuer.identityClaims.includes(claim) && m.exact) identity.push(m);
       else conditions.push(m);
+      if (issuer.kind === 'github' && m.exact?.some((v) => !/^[0-9]+$/.test(v))) {
+        if (issuer.identityClaims.includes(claim)) problems.push(`${at}.match.${claim}: GitHub ids are numbers written as strings ("74"); names belong in repository / repository_owner`);
+      }
       if (issuer.identityClaims.includes(claim) && !m.exact) {
         problems.push(`${at}.match.${claim}: identity claims must be exact values, not a pattern; list the ids`);
       }

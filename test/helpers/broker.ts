@@ -38,6 +38,8 @@ export interface BrokerOptions {
   /** Reuse a store folder (restart tests); default a fresh temp folder. */
   dir?: string;
   fetchLimits?: Partial<IssuerFetchLimits>;
+  /** Log level of the captured logger; default debug (benchmarks pass warn). */
+  logLevel?: string;
 }
 
 export interface TestBroker {
@@ -69,7 +71,7 @@ export async function startBroker(opts: BrokerOptions): Promise<TestBroker> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'skillgate-test-'));
   const config = parseConfig(testConfigYaml(opts, dir), { source: 'test.yaml', baseDir: dir, env: process.env });
   const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _enc, cb) => (logs.push(chunk.toString()), cb()) }));
+  const logger = pino({ level: opts.logLevel ?? 'debug' }, new Writable({ write: (chunk: Buffer, _enc, cb) => (logs.push(chunk.toString()), cb()) }));
   const store = openSqliteStore(config.storePath);
   const keys = createIssuerKeys({ ...DEFAULT_FETCH_LIMITS, ...opts.fetchLimits });
   const now = opts.now ?? Date.now;

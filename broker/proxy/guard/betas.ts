@@ -11,7 +11,7 @@ import { toolAllowed, type ToolFamily } from './tools.ts';
 type BetaRule = 'harmless' | { tools?: ToolFamily[]; scopes?: Scope[] };
 
 /**
- * Beta names without their `-YYYY-MM-DD` date (reference §2.3, §3.2, §3.11, SDK `AnthropicBeta`),
+ * Beta names without their `-YYYY-MM-DD` (or `-YYYYMMDD`) date (reference §2.3, §3.2, §3.11, SDK `AnthropicBeta`),
  * so a newer date of a known beta keeps its rule and a name never seen before is refused.
  * Deliberately absent (refused as unknown): surfaces skillgate does not proxy (managed-agents,
  * user-profiles, webhooks, mcp-tunnels, agent-memory, message-threads, admin and billing betas),
@@ -67,7 +67,8 @@ export const BETA_RULES: ReadonlyMap<string, BetaRule> = new Map<string, BetaRul
   ].map((name): [string, BetaRule] => [name, 'harmless']),
 ]);
 
-const DATED_BETA = /^([a-z0-9]+(?:-[a-z0-9]+)*?)-(\d{4}-\d{2}-\d{2})$/;
+// Dates come as `2025-08-25` or, in older values, `20250219` (claude-code-20250219).
+const DATED_BETA = /^([a-z0-9]+(?:-[a-z0-9]+)*?)-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 
 /** `betaName` is the rule key of a beta value (`code-execution-2025-08-25` → `code-execution`), or undefined when it is not of that shape. */
 export function betaName(value: string): string | undefined {

@@ -42,7 +42,7 @@ const DATED_TOOL_TYPES: ReadonlyMap<string, ToolFamily> = new Map([
   ['browser_toolset', 'browser'],
 ]);
 
-const DATED = /^([a-z_]+?)_(\d{8})$/;
+const DATED = /^([a-z0-9_]+)_(\d{8})$/;
 
 /** `classifyToolType` maps a tool definition's `type` to its family; undefined for a type skillgate does not know. */
 export function classifyToolType(type: string | undefined): ToolFamily | undefined {

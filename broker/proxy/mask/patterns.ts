@@ -78,11 +78,11 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
 
   // ---------- AWS ----------
   rule('aws-access-key-id', `(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?!${WORD})`, ['A3T', 'AKIA', 'ASIA', 'ABIA', 'ACCA'], WORD),
-  // The 40-character secret is only recognisable next to its name (trufflehog, gitleaks generic):
-  // mask the value, keep the label. The look-behind needs the label in the stream's context.
+  // The 40-character secret is only recognisable next to its name (trufflehog, gitleaks generic),
+  // so the name goes into the match: a look-behind would be tried at every position of every text.
   rule(
     'aws-secret-access-key',
-    `(?<=(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|secretAccessKey)["']?\\s{0,3}[:=]\\s{0,3}["']?)${B64}{40}(?!${B64})`,
+    `(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|secretAccessKey)["']?\\s{0,3}[:=]\\s{0,3}["']?${B64}{40}(?!${B64})`,
     ['aws_secret_access_key', 'AWS_SECRET_ACCESS_KEY', 'SecretAccessKey', 'secretAccessKey'],
     B64,
     { open: `["']?\\s{0,3}(?:[:=]\\s{0,3}["']?${B64}*)?` },

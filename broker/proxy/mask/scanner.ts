@@ -1,3 +1,4 @@
+import { buildOpenCandidates, findOpenStart, leadingLiteral, type OpenCandidates } from './open-candidates.ts';
 import type { BuiltinRule, MaskRule } from './patterns.ts';
 
 /** A rule after compilation. */
@@ -28,8 +29,8 @@ export interface Match {
  */
 export interface Scanner {
   readonly passes: readonly Pass[];
-  /** Global regexes (case-sensitive rules, case-insensitive rules); each matches an open candidate running to the end of the text. */
-  readonly open: readonly RegExp[];
+  /** Literal prefixes and exact values, for finding a tail that could still grow into a match. */
+  readonly open: OpenCandidates;
   /** Global regexes; `null` means some rule has no literal prefix, so every text is a candidate. */
   readonly candidate: readonly RegExp[] | null;
   /** Characters a stream always keeps back for rules without a literal prefix (0 when there are none). */
@@ -53,53 +54,6 @@ export function maskMarker(name: string): string {
 
 function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-}
-
-/**
- * `partialLiteral` builds a regex source matching any non-empty prefix of `literal`, and, once the
- * literal is complete, `tail` after it: `a(?:b(?:c<tail>)?)?` for `abc`.
- */
-function partialLiteral(literal: string, tail: string): string {
-  const chars = [...literal].map(escapeRegex);
-  let source = `${chars.at(-1) ?? ''}${tail}`;
-  for (let i = chars.length - 2; i >= 0; i--) source = `${chars[i] ?? ''}(?:${source})?`;
-  return source;
-}
-
-/** The literal text a regex source starts with ('' when there is none we can trust). */
-export function leadingLiteral(source: string): string {
-  if (hasTopLevelAlternation(source)) return '';
-  let literal = '';
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i] ?? '';
-    if (c === '\\') {
-      const next = source[i + 1];
-      if (next === undefined || /[A-Za-z0-9]/.test(next)) break;
-      literal += next;
-      i++;
-      continue;
-    }
-    if ('^$.|()[]'.includes(c)) break;
-    // A quantifier applies to the character before it, which therefore is not always there.
-    if ('?*+{'.includes(c)) return literal.slice(0, -1);
-    literal += c;
-  }
-  return literal;
-}
-
-function hasTopLevelAlternation(source: string): boolean {
-  let depth = 0;
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') i++;
-    else if (inClass) inClass = c !== ']';
-    else if (c === '[') inClass = true;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) return true;
-  }
-  return false;
 }
 
 function passFlags(regex: RegExp): string {
@@ -193,32 +147,21 @@ function buildPasses(prepared: readonly Prepared[]): Pass[] {
   return passes;
 }
 
-// Case-insensitive rules get their own regex so that their charset is case-insensitive as well.
-function byCase(prepared: readonly Prepared[]): [Prepared[], string][] {
-  const groups: [Prepared[], string][] = [
-    [prepared.filter((p) => !p.caseInsensitive), 'g'],
-    [prepared.filter((p) => p.caseInsensitive), 'gi'],
-  ];
-  return groups.filter(([group]) => group.some((p) => p.literals.length > 0));
-}
-
-function buildOpen(prepared: readonly Prepared[]): RegExp[] {
-  return byCase(prepared).map(([group, flags]) => {
-    const alternatives = group.flatMap((p) => p.literals.map((literal) => partialLiteral(literal, p.open)));
-    return new RegExp(`(?:${alternatives.join('|')})$`, flags);
-  });
-}
-
+// A literal alternation, case-insensitive rules in a second regex.
 function buildCandidate(prepared: readonly Prepared[]): RegExp[] | null {
   if (prepared.some((p) => p.literals.length === 0)) return null;
-  return byCase(prepared).map(([group, flags]) => {
+  const regexes: RegExp[] = [];
+  for (const caseInsensitive of [false, true]) {
+    const literals = prepared.filter((p) => p.caseInsensitive === caseInsensitive).flatMap((p) => p.literals);
+    if (literals.length === 0) continue;
     const alternatives = new Set<string>(['\\\\u', '\\\\/']); // escapes that can hide a literal in raw JSON
-    for (const literal of group.flatMap((p) => p.literals)) {
+    for (const literal of literals) {
       alternatives.add(escapeRegex(literal));
       alternatives.add(escapeRegex(JSON.stringify(literal).slice(1, -1)));
     }
-    return new RegExp([...alternatives].join('|'), flags);
-  });
+    regexes.push(new RegExp([...alternatives].join('|'), caseInsensitive ? 'gi' : 'g'));
+  }
+  return regexes;
 }
 
 /**
@@ -229,13 +172,13 @@ export function compileScanner(rules: readonly (MaskRule | BuiltinRule)[], exact
   const problems: string[] = [];
   const prepared = rules.map((r) => prepare(r, problems)).filter((p): p is Prepared => p !== undefined);
   if (exactLiterals.length > 0) prepared.unshift(exactRule(exactLiterals));
-  let open: RegExp[] = [];
+  let open: OpenCandidates | undefined;
   try {
-    open = buildOpen(prepared);
+    open = buildOpenCandidates(prepared);
   } catch (error) {
     problems.push(`mask rules: cannot build the streaming prefix regex (${(error as Error).message}); check prefixes and charset`);
   }
-  if (problems.length > 0) throw new Error(`invalid masking configuration:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0 || open === undefined) throw new Error(`invalid masking configuration:\n- ${problems.join('\n- ')}`);
   const longestLiteral = Math.max(0, ...exactLiterals.map((l) => l.length));
   return {
     passes: buildPasses(prepared),
@@ -282,13 +225,7 @@ export function findMatches(scanner: Scanner, text: string, from = 0): Match[] {
 
 /** `openStart` returns the earliest index ≥ `from` where a candidate runs to the end of `text`, or `text.length`. */
 export function openStart(scanner: Scanner, text: string, from: number): number {
-  let start = text.length;
-  if (from >= text.length) return start;
-  for (const open of scanner.open) {
-    open.lastIndex = from;
-    start = Math.min(start, open.exec(text)?.index ?? start);
-  }
-  return start;
+  return findOpenStart(scanner.open, text, from);
 }
 
 /** `mayContainSecret` is a cheap superset test, valid on raw JSON text as well as on plain text. */

@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { createMasker, createStreamMasker, maskMarker } from '../../broker/proxy/mask/index.ts';
+import {
+  accumulate,
+  blockStart,
+  blockStop,
+  MESSAGE_END,
+  MESSAGE_START,
+  parseEvents,
+  runMasker,
+  sdkFinalMessage,
+  secretSamples,
+  sse,
+  textDelta,
+  textMessage,
+} from './fixtures.ts';
+
+const { samples, exactValue } = secretSamples();
+const masker = createMasker({ exactValues: [exactValue] });
+const apiKey = samples.find((s) => s.rule === 'anthropic-api-key')?.text ?? '';
+const API = maskMarker('anthropic-api-key');
+
+const mask = (stream: string | readonly string[], m = masker): string => runMasker(createStreamMasker(m), typeof stream === 'string' ? [stream] : stream).toString();
+
+describe('a stream with nothing to mask', () => {
+  // Literal streams A-D of anthropic-api.md §3.5: the masker must be invisible on them.
+  const toolUse =
+    MESSAGE_START +
+    blockStart(0, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: {} }) +
+    sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } }) +
+    sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"location": "San Francisco' } }) +
+    sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: ', CA", "days": [1, 2]}' } }) +
+    blockStop(0) +
+    MESSAGE_END;
+  const serverTool =
+    MESSAGE_START +
+    blockStart(0, {
+      type: 'bash_code_execution_tool_result',
+      tool_use_id: 'srvtoolu_01',
+      content: { type: 'bash_code_execution_result', stdout: 'wrote budget.xlsx\n', stderr: '', return_code: 0, content: [] },
+    }) +
+    blockStop(0) +
+    MESSAGE_END;
+  const midStreamError = MESSAGE_START + 'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n';
+
+  it.each([
+    ['text', textMessage(['Hello', '!'])],
+    ['tool use', toolUse],
+    ['a server tool result', serverTool],
+    ['a mid-stream error', midStreamError],
+  ])('passes %s through byte for byte', (_, stream) => {
+    expect(mask(stream)).toBe(stream);
+  });
+
+  it('drops comments and keeps id and retry', () => {
+    expect(mask(': keep-alive\nid: 1\nretry: 500\nevent: ping\ndata: {"type": "ping"}\n\n')).toBe('event: ping\nid: 1\nretry: 500\ndata: {"type": "ping"}\n\n');
+  });
+
+  it('writes LF line endings whatever the upstream used, and keeps multi-line data lines', () => {
+    expect(mask('event: x\r\ndata: a\r\ndata: b\r\n\r\n')).toBe('event: x\ndata: a\ndata: b\n\n');
+  });
+});
+
+describe('hold-back', () => {
+  it('holds only a tail that could start a secret, and sends it with the next delta', () => {
+    const out = parseEvents(Buffer.from(mask(textMessage(['We chose sk', '-learn.']))));
+    const texts = out.filter((e) => e.event === 'content_block_delta').map((e) => (e.data as { delta: { text: string } }).delta.text);
+    expect(texts).toEqual(['We chose ', 'sk-learn.']);
+  });
+
+  it('sends a wholly held delta not at all, and the rest before content_block_stop', () => {
+    const events = parseEvents(Buffer.from(mask(textMessage(['key: ', 'sk-ant-', 'api03']))));
+    expect(events.map((e) => e.event)).toEqual([
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(accumulate(events)[0]?.text).toBe('key: sk-ant-api03');
+  });
+
+  it('releases text held at the end of an upstream that stopped mid-block, masked as final', () => {
+    const cut = (tail: string) => MESSAGE_START + blockStart(0, { type: 'text', text: '' }) + textDelta(0, tail);
+    expect(accumulate(parseEvents(Buffer.from(mask(cut('tail sk-ant-api0')))))[0]?.text).toBe('tail sk-ant-api0');
+    // Cut short, the key is still one by the family backstop.
+    expect(accumulate(parseEvents(Buffer.from(mask(cut(`tail ${apiKey.slice(0, 40)}`)))))[0]?.text).toBe(`tail ${maskMarker('anthropic-token')}`);
+  });
+
+  it('masks text carried by content_block_start as the first piece of the block', () => {
+    const stream = MESSAGE_START + blockStart(0, { type: 'text', text: `start ${apiKey.slice(0, 50)}` }) + textDelta(0, `${apiKey.slice(50)} end`) + blockStop(0) + MESSAGE_END;
+    expect(accumulate(parseEvents(Buffer.from(mask(stream))))[0]?.text).toBe(`start ${API} end`);
+  });
+
+  it('holds a long candidate no longer than maxHoldBack', () => {
+    const small = createMasker({ maxHoldBack: 64 });
+    const run = `AKIA${'Q'.repeat(300)}`; // an access-key prefix, but far too long to be one
+    const sm = createStreamMasker(small);
+    let sent = '';
+    sm.push(Buffer.from(MESSAGE_START + blockStart(0, { type: 'text', text: '' })));
+    for (let i = 0; i < run.length; i += 10) {
+      const out = sm.push(Buffer.from(textDelta(0, run.slice(i, i + 10))));
+      sent += accumulate([{ event: null, data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } }, ...parseEvents(out)])[0]?.text ?? '';
+      expect(Math.min(i + 10, run.length) - sent.length).toBeLessThanOrEqual(64);
+    }
+    sent += accumulate([{ event: null, data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } }, ...parseEvents(sm.end())])[0]?.text ?? '';
+    expect(sent).toBe(run);
+  });
+
+  it('masks a secret that outgrows maxHoldBack once, as soon as it does, and swallows the rest of it', () => {
+    const small = createMasker({ maxHoldBack: 64 });
+    const long = `sk-ant-oat01-${'z'.repeat(500)}`;
+    const sm = createStreamMasker(small);
+    const outs: Buffer[] = [sm.push(Buffer.from(MESSAGE_START + blockStart(0, { type: 'text', text: '' })))];
+    for (let i = 0; i < long.length; i += 25) outs.push(sm.push(Buffer.from(textDelta(0, long.slice(i, i + 25)))));
+    expect(Buffer.concat(outs).toString()).toContain(maskMarker('anthropic-token')); // before the block ends
+    outs.push(sm.push(Buffer.from(textDelta(0, ' after') + blockStop(0) + MESSAGE_END)), sm.end());
+    const out = Buffer.concat(outs);
+    expect(accumulate(parseEvents(out))[0]?.text).toBe(`${maskMarker('anthropic-token')} after`);
+    expect(accumulate(parseEvents(out))[0]?.text).toBe(small.maskText(`${long} after`).text);
+    expect(sm.count).toBe(1);
+  });
+
+  it('holds a whole window for an operator rule without a literal prefix', () => {
+    const windowed = createMasker({ patterns: [{ name: 'ticket', regex: /[0-9]{4}-[0-9]{4}-[0-9]{4}/g }], builtinPatterns: false, maxHoldBack: 64 });
+    const pieces = ['card 1234-5', '678-9012 ok'];
+    expect(accumulate(parseEvents(Buffer.from(mask(textMessage(pieces), windowed))))[0]?.text).toBe('card [MASKED:ticket] ok');
+  });
+
+  it('uses an exact value added while a stream is running', () => {
+    const live = createMasker();
+    const value = `late-secret-${'v'.repeat(16)}`;
+    const sm = createStreamMasker(live);
+    const first = sm.push(Buffer.from(MESSAGE_START + blockStart(0, { type: 'text', text: '' }) + textDelta(0, 'a ')));
+    live.addExactValue(value);
+    const rest = runMasker(sm, [textDelta(0, value.slice(0, 10)), textDelta(0, `${value.slice(10)} b`), blockStop(0), MESSAGE_END]);
+    expect(accumulate(parseEvents(Buffer.concat([first, rest])))[0]?.text).toBe(`a ${maskMarker('known-secret')} b`);
+  });
+});
+
+describe('tool input (input_json_delta)', () => {
+  const toolStream = (pieces: readonly string[]): string =>
+    MESSAGE_START +
+    blockStart(0, { type: 'tool_use', id: 'toolu_01', name: 'deploy', input: {} }) +
+    pieces.map((p) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } })).join('') +
+    blockStop(0) +
+    sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } }) +
+    sse('message_stop', { type: 'message_stop' });
+
+  it('masks a secret split inside a JSON string and inside its escapes, and the SDK parses the input', async () => {
+    const input = { env: { TOKEN: apiKey, NOTE: 'say "hi"\n' }, [exactValue]: [1, 2] };
+    const json = JSON.stringify(input).replace('sk-ant', '\\u0073k-ant');
+    for (const cut of [1, json.indexOf('\\u0073') + 3, json.indexOf('\\"hi') + 1, json.indexOf('api03') + 2, json.length - 2]) {
+      const out = runMasker(createStreamMasker(masker), [toolStream(['', json.slice(0, cut), json.slice(cut)])]);
+      expect(out.toString()).not.toContain('api03');
+      const message = await sdkFinalMessage(out);
+      expect(message.content).toEqual([{ type: 'tool_use', id: 'toolu_01', name: 'deploy', input: masker.maskJson(input).value }]);
+    }
+  });
+
+  it('keeps the structure outside strings untouched, piece by piece', () => {
+    const out = parseEvents(Buffer.from(mask(toolStream(['', '{"n": 12', '3, "ok": tr', 'ue}']))));
+    const pieces = out.filter((e) => e.event === 'content_block_delta').map((e) => (e.data as { delta: { partial_json: string } }).delta.partial_json);
+    expect(pieces).toEqual(['', '{"n": 12', '3, "ok": tr', 'ue}']);
+  });
+});
+
+describe('other events', () => {
+  it('masks every string leaf of message_start, message_delta and unknown events', () => {
+    const stream =
+      sse('message_start', { type: 'message_start', message: { id: 'msg_1', content: [{ type: 'text', text: apiKey }], usage: {} } }) +
+      sse('agent.thought', { type: 'agent.thought', nested: [{ deep: apiKey }] }) +
+      sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', container: { id: exactValue } }, usage: { output_tokens: 1 } });
+    const events = parseEvents(Buffer.from(mask(stream)));
+    expect(events.map((e) => e.event)).toEqual(['message_start', 'agent.thought', 'message_delta']);
+    expect(JSON.stringify(events)).not.toContain(apiKey.slice(20, 40));
+    expect(JSON.stringify(events)).not.toContain(exactValue);
+    expect((events[1]?.data as { nested: { deep: string }[] }).nested[0]?.deep).toBe(API);
+  });
+
+  it('masks data that is not JSON as text', () => {
+    expect(mask(`event: weird\ndata: not json ${apiKey}\ndata: second line\n\n`)).toBe(`event: weird\ndata: not json ${API}\ndata: second line\n\n`);
+  });
+
+  it('counts every replacement', () => {
+    const sm = createStreamMasker(masker);
+    runMasker(sm, [textMessage([`${apiKey} and ${exactValue}`]), sse('x', { a: apiKey })]);
+    expect(sm.count).toBe(3);
+  });
+});
