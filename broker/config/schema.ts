@@ -47,7 +47,8 @@ const ToolRule = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
 
 const Grant = Type.Object(
   {
-    scopes: Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), {
+    // Unsafe keeps the literal union in the static type (map() widens it to never[]).
+    scopes: Type.Array(Type.Unsafe<Scope>(Type.Union(SCOPES.map((s) => Type.Literal(s)))), {
       minItems: 1,
       uniqueItems: true,
       description: 'Operations the token may perform; a request may narrow this list with scope=.',

@@ -25,7 +25,7 @@ export function badField(ctx: GuardContext, field: string, expected: string): Pr
 
 /** `unknownField` is the 400 for a key outside a positive schema (C-27): the guard only forwards what it has read. */
 export function unknownField(ctx: GuardContext, field: string, known: Iterable<string>): ProxyError {
-  return invalidProxyRequest('unknown_field', `${ctx.at}${quote(field)} is not a field skillgate can check; known fields: ${[...known].join(', ')}`);
+  return invalidProxyRequest('unknown_field', `${ctx.at}${quote(field)} is not a field skillgate can check; known fields: ${[...known].join(', ') || 'none'}`);
 }
 
 /** A request value for a message: JSON-quoted (no control characters reach a log line) and cut short. */
