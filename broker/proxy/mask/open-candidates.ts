@@ -15,8 +15,6 @@ export interface PrefixSpec {
 
 interface TrieNode {
   next: Map<number, TrieNode>;
-  /** A literal ends here. */
-  terminal: boolean;
   /** Sticky, end-anchored continuations of the literals that end at this node. */
   tails: RegExp[];
 }
@@ -31,7 +29,7 @@ export interface OpenCandidates {
 }
 
 function node(): TrieNode {
-  return { next: new Map(), terminal: false, tails: [] };
+  return { next: new Map(), tails: [] };
 }
 
 function fold(code: number): number {
@@ -54,7 +52,6 @@ export function buildOpenCandidates(specs: readonly PrefixSpec[]): OpenCandidate
         if (child === undefined) at.next.set(code, (child = node()));
         at = child;
       }
-      at.terminal = true;
       if (tail && !at.tails.includes(tail)) at.tails.push(tail);
       const first = literal.charCodeAt(0);
       candidates.starts[first] = 1;
@@ -67,49 +64,31 @@ export function buildOpenCandidates(specs: readonly PrefixSpec[]): OpenCandidate
   return candidates;
 }
 
-const NONE = 0;
-const LITERAL = 1;
-const OPEN = 2;
-
-// OPEN when text[from..] is a prefix of a literal, or a literal followed by a continuation that
-// runs to the end of the text; LITERAL when a whole literal starts at `from` but is not open.
-function probe(root: TrieNode, text: string, from: number, folded: boolean): number {
+// True when text[from..] is a prefix of a literal, or a literal followed by a continuation that
+// runs to the end of the text.
+function isOpenAt(root: TrieNode, text: string, from: number, folded: boolean): boolean {
   let at = root;
-  let found = NONE;
   for (let j = from; j < text.length; j++) {
     const code = folded ? fold(text.charCodeAt(j)) : text.charCodeAt(j);
     const child = at.next.get(code);
-    if (child === undefined) return found;
+    if (child === undefined) return false;
     at = child;
-    if (at.terminal) found = LITERAL;
     for (const tail of at.tails) {
       tail.lastIndex = j + 1;
-      if (tail.test(text)) return OPEN;
+      if (tail.test(text)) return true;
     }
   }
-  return OPEN;
+  return true;
 }
 
-/** Where a tail that could still grow into a match starts, and whether a whole literal occurs before it. */
-export interface OpenTail {
-  /** The earliest index ≥ `from` where a candidate runs to the end of the text, or the text's length. */
-  start: number;
-  /** Some literal occurs whole in [from, start): only then can a prefixed rule match there. */
-  literalBefore: boolean;
-}
-
-/** `findOpenTail` scans `text` from `from` for the tail to hold back. */
-export function findOpenTail(candidates: OpenCandidates, text: string, from: number): OpenTail {
+/** `findOpenStart` returns the earliest index ≥ `from` where a candidate runs to the end of `text`, or `text.length`. */
+export function findOpenStart(candidates: OpenCandidates, text: string, from: number): number {
   const { starts, exact, folded } = candidates;
-  const foldedToo = folded.next.size > 0;
-  let literalBefore = false;
   for (let i = from; i < text.length; i++) {
     if (starts[text.charCodeAt(i)] === 0) continue;
-    const found = Math.max(probe(exact, text, i, false), foldedToo ? probe(folded, text, i, true) : NONE);
-    if (found === OPEN) return { start: i, literalBefore };
-    if (found === LITERAL) literalBefore = true;
+    if (isOpenAt(exact, text, i, false) || (folded.next.size > 0 && isOpenAt(folded, text, i, true))) return i;
   }
-  return { start: text.length, literalBefore };
+  return text.length;
 }
 
 /** The literal text a regex source starts with ('' when there is none we can trust). */

@@ -1,4 +1,4 @@
-import { buildOpenCandidates, findOpenTail, leadingLiteral, type OpenCandidates, type OpenTail } from './open-candidates.ts';
+import { buildOpenCandidates, findOpenStart, leadingLiteral, type OpenCandidates } from './open-candidates.ts';
 import type { BuiltinRule, MaskRule } from './patterns.ts';
 
 /** A rule after compilation. */
@@ -223,9 +223,9 @@ export function findMatches(scanner: Scanner, text: string, from = 0): Match[] {
   return kept;
 }
 
-/** `openTail` finds the tail of `text` after `from` that could still grow into a match (see `OpenTail`). */
-export function openTail(scanner: Scanner, text: string, from: number): OpenTail {
-  return findOpenTail(scanner.open, text, from);
+/** `openStart` returns the earliest index ≥ `from` where a candidate runs to the end of `text`, or `text.length`. */
+export function openStart(scanner: Scanner, text: string, from: number): number {
+  return findOpenStart(scanner.open, text, from);
 }
 
 /** `mayContainSecret` is a cheap superset test, valid on raw JSON text as well as on plain text. */

@@ -1,5 +1,5 @@
 import { renderMasked } from './mask-text.ts';
-import { findMatches, openTail, type Match, type Scanner, type Swallow } from './scanner.ts';
+import { findMatches, openStart, type Match, type Scanner, type Swallow } from './scanner.ts';
 
 /** Original text kept before the pending tail, for look-behinds and `\b` at its start. */
 const CONTEXT = 64;
@@ -51,34 +51,30 @@ export class TextStream {
     const scanner = this.scanner();
     const all = this.#context + text;
     const base = this.#context.length;
-    let matches: Match[];
-    let cut: number;
-    if (final) {
-      matches = findMatches(scanner, all, base);
-      cut = all.length;
-    } else {
-      const tail = openTail(scanner, all, base);
-      // The common case: no whole literal before the tail, so no match to look for.
-      const simple = scanner.window === 0 && !tail.literalBefore && all.length - tail.start <= scanner.holdLimit;
-      matches = simple ? [] : findMatches(scanner, all, base);
-      cut = simple ? keepPairs(all, base, tail.start) : this.#holdPoint(scanner, all, base, matches, tail.start);
-    }
-    const released = (matches.at(-1)?.end ?? 0) <= cut ? matches : matches.filter((m) => m.end <= cut);
+    const matches = findMatches(scanner, all, base);
+    const cut = final ? all.length : this.#holdPoint(scanner, all, base, matches);
+    const released = matches.filter((m) => m.end <= cut);
     this.count += released.length;
     this.#context = all.slice(Math.max(0, cut - CONTEXT), cut);
     this.#pending = all.slice(cut);
     return renderMasked(all, released, base, cut);
   }
 
-  #holdPoint(scanner: Scanner, all: string, base: number, matches: readonly Match[], open: number): number {
+  #holdPoint(scanner: Scanner, all: string, base: number, matches: readonly Match[]): number {
     const end = all.length;
-    let cut = holdFrom(scanner, all, base, open, matches);
+    // Never cut inside a complete match: hold it whole.
+    const settle = (at: number): number => matches.find((m) => m.start < at && at < m.end)?.start ?? at;
+    const nextOpen = (from: number): number => {
+      const open = openStart(scanner, all, from);
+      return settle(scanner.window > 0 ? Math.min(open, Math.max(from, end - scanner.window)) : open);
+    };
+    let cut = nextOpen(base);
     while (end - cut > scanner.holdLimit) {
       const match = matches.find((m) => m.start === cut);
       if (match === undefined) {
-        cut = nextOpen(scanner, all, cut + 1, matches); // not a secret yet and too long to wait for: release it
+        cut = nextOpen(cut + 1); // not a secret yet and too long to wait for: release it
       } else if (match.end < end) {
-        cut = nextOpen(scanner, all, match.end, matches); // complete: later text cannot change it
+        cut = nextOpen(match.end); // complete: later text cannot change it
       } else {
         // A secret still growing at the end of the text: send it masked now, swallow what follows.
         const { swallow } = match.rule;
@@ -87,7 +83,9 @@ export class TextStream {
         return end;
       }
     }
-    return settle(matches, keepPairs(all, base, cut));
+    // Keep a surrogate pair together so every released piece is well-formed UTF-16.
+    if (cut > base && cut < end && isHighSurrogate(all.charCodeAt(cut - 1))) cut = settle(cut - 1);
+    return cut;
   }
 
   /** Drops the continuation of a match already sent masked; returns what is left of `piece`. */
@@ -114,26 +112,6 @@ export class TextStream {
   }
 }
 
-/** Moves a cut that falls inside a complete match back to the match's start: a match is held whole. */
-function settle(matches: readonly Match[], at: number): number {
-  for (const m of matches) {
-    if (m.start >= at) break;
-    if (at < m.end) return m.start;
-  }
-  return at;
-}
-
-/** Where holding must start, given the open tail found from `from` (window rules hold a fixed tail too). */
-function holdFrom(scanner: Scanner, all: string, from: number, open: number, matches: readonly Match[]): number {
-  return settle(matches, scanner.window > 0 ? Math.min(open, Math.max(from, all.length - scanner.window)) : open);
-}
-
-function nextOpen(scanner: Scanner, all: string, from: number, matches: readonly Match[]): number {
-  return holdFrom(scanner, all, from, openTail(scanner, all, from).start, matches);
-}
-
-/** Keeps a surrogate pair together, so every released piece is well-formed UTF-16. */
-function keepPairs(all: string, base: number, cut: number): number {
-  const code = all.charCodeAt(cut - 1);
-  return cut > base && cut < all.length && code >= 0xd800 && code <= 0xdbff ? cut - 1 : cut;
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
