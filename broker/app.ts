@@ -3,7 +3,9 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/load-config.ts';
 import type { IssuerKeys } from './exchange/issuer-keys.ts';
+import { invalidRequest } from './errors.ts';
 import { generateId } from './exchange/token-format.ts';
+import { parseStrictJson, StrictJsonError } from './json/strict-json.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { replyWithError } from './http/error-reply.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './http/health-routes.ts';
@@ -47,6 +49,15 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => replyWithError(Object.assign(new Error('not found'), { statusCode: 404 }), request, reply));
 
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // The broker's own JSON bodies are parsed strictly: a second subject_token must not win silently.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseStrictJson(body as string));
+    } catch (err) {
+      const problem = err instanceof StrictJsonError ? err.problem : 'invalid_json';
+      done(invalidRequest(problem === 'invalid_json' ? 'malformed_body' : problem, `the request body ${err instanceof Error ? err.message : 'is not valid JSON'}`));
+    }
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'skillgate broker API', version: '0.1.0', description: 'Token exchange, revocation and operations of the skillgate broker.' },

@@ -41,7 +41,8 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   const checked = guardRequest({ classified: route, betas: body.betas, body: body.json, uploads: body.uploads, grant, policyName: token.policy });
 
   const abort = new AbortController();
-  request.raw.on('close', () => request.raw.complete && !reply.raw.writableFinished && abort.abort());
+  // The response closing before it finished means the caller went away: stop paying upstream for it.
+  reply.raw.once('close', () => reply.raw.writableFinished || abort.abort());
   const upstream = await forward({ method: request.method, path: route.upstreamPath, clientHeaders: request.headers, body: checked.forwardBody ?? body.raw, signal: abort.signal }, deps.upstream);
 
   const rewrite = route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;

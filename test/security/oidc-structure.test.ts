@@ -106,9 +106,15 @@ describe('B-02 two credentials', () => {
     expect(outcome(res)).toEqual(refusal('invalid_request', 'duplicate_credentials'));
   });
 
-  // Known gap: fastify's JSON body parser keeps the last of two subject_token members, so the
-  // exchange goes ahead with the second token. Refusing it needs a strict JSON body parser in app.ts.
-  it.todo('subject_token twice in a JSON body → 400 invalid_request');
+  // A lenient parser keeps the last of two members, so the exchange would go ahead with the second token.
+  it('subject_token twice in a JSON body → 400 duplicate_key', async () => {
+    const first = await validToken();
+    const second = await validToken();
+    const body = `{"grant_type":"${TOKEN_EXCHANGE}","subject_token_type":"${ID_TOKEN_TYPE}","subject_token":"${first}","subject_token":"${second}"}`;
+    const res = await post('/v1/token', { body });
+    expect(outcome(res)).toEqual(refusal('invalid_request', 'duplicate_key'));
+    expect(JSON.stringify(res.body)).not.toContain(second);
+  });
 
   it('subject_token twice in a form body → 400 invalid_parameter', async () => {
     const form = new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token_type: ID_TOKEN_TYPE });
