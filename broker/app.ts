@@ -13,6 +13,7 @@ import { createOperatorAuth } from './http/operator-auth.ts';
 import { registerTokenRoutes, registerWhoamiRoute } from './http/token-routes.ts';
 import type { ProxyDeps } from './proxy/pipeline.ts';
 import { registerProxyRoutes } from './proxy/proxy-routes.ts';
+import type { Lifecycle } from './shutdown.ts';
 import type { Store } from './store/store.ts';
 
 /** Everything the app needs, passed in: no module-level singletons, so tests build apps freely. */
@@ -23,6 +24,8 @@ export interface Deps {
   now: () => number;
   /** The enforcing proxy; absent when the config has no upstream (exchange-only broker). */
   proxy?: ProxyDeps;
+  /** Set to draining by shutDown; readiness reports it. */
+  lifecycle?: Lifecycle;
   /** fastify logger option: false in tests that do not look at logs, a pino instance otherwise. */
   logger?: FastifyServerOptions['loggerInstance'] | boolean;
 }
@@ -39,8 +42,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // fastify answers a malformed URL before routing, quoting the URL and skipping onRequest hooks.
     frameworkErrors: (err, request, reply) => void replyWithError(err, request, reply.header('request-id', request.id)),
   });
-  let shuttingDown = false;
-  app.addHook('onClose', async () => void (shuttingDown = true));
+  const lifecycle = deps.lifecycle ?? { draining: false };
+  app.addHook('onClose', async () => void (lifecycle.draining = true));
   app.addHook('onRequest', async (request, reply) => void reply.header('request-id', request.id));
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -70,7 +73,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerTokenRoutes(app, exchangeDeps);
   registerWhoamiRoute(app, exchangeDeps);
   registerAdminRoutes(app, { store, now, requireOperator: createOperatorAuth(config.operators) });
-  registerHealthRoutes(app, readinessChecks(deps), () => shuttingDown);
+  registerHealthRoutes(app, readinessChecks(deps), () => lifecycle.draining);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (deps.proxy) await registerProxyRoutes(app, deps.proxy);
   return app;

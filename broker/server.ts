@@ -3,7 +3,11 @@ import { buildApp } from './app.ts';
 import type { Config } from './config/load-config.ts';
 import { createIssuerKeys } from './exchange/issuer-keys.ts';
 import { createProxyDeps } from './proxy/proxy-routes.ts';
+import { shutDown } from './shutdown.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
+
+/** How long open requests and streams may run on after SIGTERM before streams are ended. */
+const SHUTDOWN_GRACE_MS = 25_000;
 
 /** `serve` starts the broker for a loaded config and stops it cleanly on SIGTERM / SIGINT. */
 export async function serve(config: Config, listen = config.listen): Promise<void> {
@@ -16,7 +20,8 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   const store = openSqliteStore(config.storePath);
   const keys = createIssuerKeys();
   const proxy = createProxyDeps(config, store, Date.now);
-  const app = await buildApp({ config, store, keys, now: Date.now, logger, ...(proxy && { proxy }) });
+  const lifecycle = { draining: false };
+  const app = await buildApp({ config, store, keys, now: Date.now, logger, lifecycle, ...(proxy && { proxy }) });
 
   // Warm every issuer's keys in the background: readiness turns true when they arrive.
   for (const spec of config.issuers.filter((i) => config.policies.some((p) => p.issuer === i))) {
@@ -26,9 +31,11 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   prune.unref();
 
   const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down: draining');
     clearInterval(prune);
-    await app.close();
+    const ended = await shutDown(app, lifecycle, proxy?.streams, SHUTDOWN_GRACE_MS);
+    if (ended > 0) logger.warn({ ended }, 'ended streams still open after the grace period');
+    proxy?.upstream.credential.close();
     await store.close();
     process.exit(0);
   };

@@ -7,6 +7,7 @@ import { forward, type Upstream } from './forward.ts';
 import { guardRequest } from './guard.ts';
 import type { Masker } from './mask/masker.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import type { OpenStreams } from './open-streams.ts';
 import { readRequestBody } from './request-body.ts';
 import { relayMasked } from './respond.ts';
 import { rewriteResultsUrl } from './results-url.ts';
@@ -16,6 +17,7 @@ export interface ProxyDeps {
   policies: ReadonlyMap<string, CompiledPolicy>;
   upstream: Upstream;
   masker: Masker;
+  streams: OpenStreams;
   metrics: ProxyMetrics;
   publicUrl: string;
   maxRequestBytes: number;
@@ -46,6 +48,6 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   const upstream = await forward({ method: request.method, path: route.upstreamPath, clientHeaders: request.headers, body: checked.forwardBody ?? body.raw, signal: abort.signal }, deps.upstream);
 
   const rewrite = route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
-  const relayed = await relayMasked(reply, upstream, deps.masker, rewrite);
+  const relayed = await relayMasked(reply, upstream, deps.masker, deps.streams, rewrite);
   reply.raw.once('close', () => deps.metrics.maskedSecrets.inc({ operation: route.operation }, relayed.masked()));
 }

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { createMasker, type Masker } from './mask/masker.ts';
 import { createProxyMetrics } from './metrics.ts';
+import { createOpenStreams } from './open-streams.ts';
 import { proxyRequest, type ProxyDeps, type ProxyTrace } from './pipeline.ts';
 import { anthropicErrorBody, ProxyError } from './proxy-error.ts';
 
@@ -32,6 +33,7 @@ export function createProxyDeps(config: Config, store: Store, now: () => number)
       bodyTimeoutMs: u.responseTimeoutSec * 1000,
     },
     masker,
+    streams: createOpenStreams(),
     metrics: createProxyMetrics(),
     publicUrl: config.publicUrl,
     maxRequestBytes: u.maxRequestBytes,

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { responseHeaders } from './forward.ts';
 import type { Masker } from './mask/masker.ts';
 import { createStreamMasker } from './mask/mask-stream.ts';
+import type { OpenStreams } from './open-streams.ts';
 
 /** Largest non-streaming upstream body the proxy buffers to mask (JSON bodies are far smaller). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
@@ -22,18 +23,28 @@ export interface Relayed {
  * bounded tail that could be the start of a secret); JSON and text bodies are masked whole;
  * binary downloads pass through. `rewrite` lets batch responses point results_url at the proxy.
  */
-export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.ResponseData, masker: Masker, rewrite?: (body: unknown) => unknown): Promise<Relayed> {
+export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.ResponseData, masker: Masker, streams: OpenStreams, rewrite?: (body: unknown) => unknown): Promise<Relayed> {
   const headers = responseHeaders(upstream.headers);
   const type = headers['content-type'] ?? '';
   reply.status(upstream.statusCode).headers(headers);
 
   if (type.startsWith('text/event-stream')) {
     const streamMasker = createStreamMasker(masker);
-    const out = new Transform({
+    const mask = new Transform({
       transform: (chunk: Buffer, _enc, done) => done(null, streamMasker.push(chunk)),
       flush: (done) => done(null, streamMasker.end()),
     });
-    relayStream(upstream.body, out);
+    const out = new PassThrough();
+    // Ending early (upstream failure, shutdown) drops the masker's held-back tail: it is never flushed raw.
+    const endWithError = () => {
+      mask.unpipe(out);
+      upstream.body.destroy();
+      if (!out.writableEnded) out.end(SSE_ERROR);
+    };
+    upstream.body.on('error', endWithError);
+    upstream.body.pipe(mask).pipe(out);
+    const unregister = streams.add(endWithError);
+    out.once('close', unregister);
     reply.header('cache-control', 'no-cache');
     void reply.send(out);
     return { masked: () => streamMasker.count };
@@ -53,14 +64,6 @@ export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.Resp
 
   void reply.send(upstream.body);
   return { masked: () => 0 };
-}
-
-/** On an upstream failure mid-stream, the held-back tail is dropped and the caller gets a terminal SSE error. */
-function relayStream(source: Readable, out: Transform): void {
-  source.on('error', () => {
-    if (!out.writableEnded) out.end(SSE_ERROR);
-  });
-  source.pipe(out);
 }
 
 async function readCapped(body: Readable): Promise<Buffer> {

@@ -11,6 +11,8 @@ import { buildApp } from '../../broker/app.ts';
 import { parseConfig, type Config } from '../../broker/config/load-config.ts';
 import { createIssuerKeys, DEFAULT_FETCH_LIMITS, type IssuerFetchLimits, type IssuerKeys } from '../../broker/exchange/issuer-keys.ts';
 import { createProxyDeps } from '../../broker/proxy/proxy-routes.ts';
+import type { ProxyDeps } from '../../broker/proxy/pipeline.ts';
+import type { Lifecycle } from '../../broker/shutdown.ts';
 import { openSqliteStore } from '../../broker/store/sqlite-store.ts';
 import type { Store } from '../../broker/store/store.ts';
 
@@ -46,6 +48,8 @@ export interface TestBroker {
   url: string;
   app: FastifyInstance;
   store: Store;
+  lifecycle: Lifecycle;
+  proxy: ProxyDeps | undefined;
   config: Config;
   keys: IssuerKeys;
   dir: string;
@@ -76,12 +80,15 @@ export async function startBroker(opts: BrokerOptions): Promise<TestBroker> {
   const keys = createIssuerKeys({ ...DEFAULT_FETCH_LIMITS, ...opts.fetchLimits });
   const now = opts.now ?? Date.now;
   const proxy = createProxyDeps(config, store, now);
-  const app = await buildApp({ config, store, keys, now, logger, ...(proxy && { proxy }) });
+  const lifecycle = { draining: false };
+  const app = await buildApp({ config, store, keys, now, logger, lifecycle, ...(proxy && { proxy }) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
     app,
     store,
+    lifecycle,
+    proxy,
     config,
     keys,
     dir,
@@ -95,7 +102,7 @@ export async function startBroker(opts: BrokerOptions): Promise<TestBroker> {
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     },
     close: async ({ keepDir = false } = {}) => {
-      await app.close();
+      if (!lifecycle.draining) await app.close();
       await store.close();
       if (!keepDir && opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },

@@ -2,7 +2,8 @@ import { BlockStreams, STREAMED_FIELDS, type Remainder, type StreamedField } fro
 import { maskJsonWith } from './mask-json.ts';
 import { maskTextWith } from './mask-text.ts';
 import { scannerOf, type Masker } from './masker.ts';
-import { mayContainSecret } from './scanner.ts';
+import { formatDelta, parsePlainDelta } from './plain-delta.ts';
+import { mayContainSecret, type Scanner } from './scanner.ts';
 import { SseParser, type SseEvent } from './sse-parser.ts';
 
 /** A per-response stream masker: upstream SSE bytes in, masked SSE bytes out, in order. */
@@ -29,9 +30,147 @@ function parseJson(text: string): unknown {
   }
 }
 
+function streamedField(deltaType: unknown): StreamedField | undefined {
+  if (deltaType === STREAMED_FIELDS.text) return 'text';
+  if (deltaType === STREAMED_FIELDS.thinking) return 'thinking';
+  if (deltaType === STREAMED_FIELDS.partial_json) return 'partial_json';
+  return undefined;
+}
+
 /** Events after which no held text of the message may stay behind. */
 const MESSAGE_END = new Set(['message_delta', 'message_stop', 'error']);
 const EMPTY = Buffer.alloc(0);
+/** Event names that need no masking (checked on every event, so worth a shortcut). */
+const KNOWN_EVENTS = new Set(['message_start', 'message_delta', 'message_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'ping', 'error']);
+
+class SseMasker implements StreamMasker {
+  readonly #scanner: () => Scanner;
+  readonly #parser = new SseParser();
+  readonly #blocks: BlockStreams;
+  #leafCount = 0;
+
+  constructor(scanner: () => Scanner) {
+    this.#scanner = scanner;
+    this.#blocks = new BlockStreams(scanner);
+  }
+
+  get count(): number {
+    return this.#leafCount + this.#blocks.count;
+  }
+
+  push(chunk: Buffer): Buffer {
+    let out = '';
+    for (const event of this.#parser.push(chunk)) out += this.#handle(event);
+    return out === '' ? EMPTY : Buffer.from(out);
+  }
+
+  end(): Buffer {
+    let out = '';
+    for (const event of this.#parser.end()) out += this.#handle(event);
+    out += this.#remainders(this.#blocks.flush());
+    return out === '' ? EMPTY : Buffer.from(out);
+  }
+
+  #handle(event: SseEvent): string {
+    const data = event.data.length === 1 ? (event.data[0] ?? '') : event.data.join('\n');
+    // Dispatch on the event name and the data type together: the SDK drops or throws on the name
+    // and accumulates on the type, so only an event that agrees on both is part of a block's text.
+    if (event.event === 'content_block_delta') {
+      const plain = parsePlainDelta(data);
+      if (plain !== undefined) return this.#plainDelta(event, plain.index, plain.field, plain.value);
+    }
+    const parsed = data === '' ? undefined : parseJson(data);
+    const object = isObject(parsed) ? parsed : undefined;
+    if (object !== undefined && event.event === object.type) {
+      if (object.type === 'content_block_delta') return this.#delta(event, data, object);
+      if (object.type === 'content_block_start') return this.#blockStart(event, data, object);
+      if (object.type === 'content_block_stop' && typeof object.index === 'number') {
+        return this.#remainders(this.#blocks.flush(object.index)) + this.#generic(event, data, parsed);
+      }
+    }
+    const ends = MESSAGE_END.has(event.event ?? '') || MESSAGE_END.has(String(object?.type));
+    return (ends ? this.#remainders(this.#blocks.flush()) : '') + this.#generic(event, data, parsed);
+  }
+
+  #plainDelta(event: SseEvent, index: number, field: StreamedField, piece: string): string {
+    const released = this.#blocks.push(index, field, piece);
+    if (released === piece) return this.#format(event, event.data);
+    if (released === '' && piece !== '') return ''; // wholly held: nothing to send yet
+    return this.#format(event, [formatDelta(index, field, released)]);
+  }
+
+  #delta(event: SseEvent, data: string, parsed: JsonObject): string {
+    const { index, delta } = parsed;
+    if (typeof index !== 'number' || !isObject(delta)) return this.#generic(event, data, parsed);
+    // M-06: a signature is Anthropic's, never the model's; it passes untouched, after the thinking it signs.
+    if (delta.type === 'signature_delta') return this.#remainders(this.#blocks.flush(index, 'thinking')) + this.#format(event, event.data);
+    const field = streamedField(delta.type);
+    if (field === undefined || typeof delta[field] !== 'string') return this.#generic(event, data, parsed);
+    return this.#streamed(event, data, parsed, 'delta', field, index);
+  }
+
+  #blockStart(event: SseEvent, data: string, parsed: JsonObject): string {
+    const { index, content_block: block } = parsed;
+    if (typeof index !== 'number') return this.#generic(event, data, parsed);
+    const reopened = this.#remainders(this.#blocks.flush(index));
+    // A text or thinking block may start with text of its own: the first piece of the block's text.
+    const field = isObject(block) && (block.type === 'text' || block.type === 'thinking') ? block.type : undefined;
+    const text = field === undefined ? undefined : (block as JsonObject)[field];
+    if (field === undefined || typeof text !== 'string' || text === '') return reopened + this.#generic(event, data, parsed);
+    return reopened + this.#streamed(event, data, parsed, 'content_block', field, index);
+  }
+
+  /** Masks the growing text in `parsed[key][field]` with hold-back, and every other leaf as a whole. */
+  #streamed(event: SseEvent, data: string, parsed: JsonObject, key: string, field: StreamedField, index: number): string {
+    const inner = parsed[key] as JsonObject;
+    const piece = inner[field] as string;
+    const released = this.#blocks.push(index, field, piece);
+    let rest: JsonObject = { ...parsed, [key]: { ...inner, [field]: '' } };
+    let changed = released !== piece;
+    if (mayContainSecret(this.#scanner(), data)) {
+      const masked = maskJsonWith(this.#scanner(), rest);
+      this.#leafCount += masked.count;
+      rest = masked.value as JsonObject;
+      changed ||= masked.count > 0;
+    }
+    if (!changed) return this.#format(event, event.data);
+    return this.#format(event, [JSON.stringify({ ...rest, [key]: { ...(rest[key] as JsonObject), [field]: released } })]);
+  }
+
+  /** Any other event: every string leaf masked, the data text kept as it was when nothing matched. */
+  #generic(event: SseEvent, data: string, parsed: unknown): string {
+    if (!mayContainSecret(this.#scanner(), data)) return this.#format(event, event.data);
+    if (parsed === undefined) {
+      const masked = maskTextWith(this.#scanner(), data);
+      this.#leafCount += masked.count;
+      return this.#format(event, masked.count === 0 ? event.data : masked.text.split('\n'));
+    }
+    const masked = maskJsonWith(this.#scanner(), parsed);
+    this.#leafCount += masked.count;
+    return this.#format(event, masked.count === 0 ? event.data : [JSON.stringify(masked.value)]);
+  }
+
+  #remainders(remainders: readonly Remainder[]): string {
+    let out = '';
+    for (const { index, field, text } of remainders) out += `event: content_block_delta\ndata: ${formatDelta(index, field, text)}\n\n`;
+    return out;
+  }
+
+  #format(event: SseEvent, data: readonly string[]): string {
+    let out = event.event === null ? '' : `event: ${this.#maskField(event.event)}\n`;
+    if (event.id !== null) out += `id: ${this.#maskField(event.id)}\n`;
+    if (event.retry !== null) out += `retry: ${this.#maskField(event.retry)}\n`;
+    for (const line of data) out += `data: ${line}\n`;
+    return `${out}\n`;
+  }
+
+  #maskField(text: string): string {
+    if (KNOWN_EVENTS.has(text) || !mayContainSecret(this.#scanner(), text)) return text;
+    const masked = maskTextWith(this.#scanner(), text);
+    this.#leafCount += masked.count;
+    return masked.text;
+  }
+}
 
 /**
  * `createStreamMasker` masks one SSE response. Events are parsed as the SDK parses them and written
@@ -44,128 +183,5 @@ const EMPTY = Buffer.alloc(0);
  * in a delta — has each string leaf masked; `signature_delta` passes untouched (M-06).
  */
 export function createStreamMasker(masker: Masker): StreamMasker {
-  const scanner = scannerOf(masker);
-  const parser = new SseParser();
-  const blocks = new BlockStreams(scanner);
-  let leafCount = 0;
-
-  const maskString = (text: string): string => {
-    if (!mayContainSecret(scanner(), text)) return text;
-    const masked = maskTextWith(scanner(), text);
-    leafCount += masked.count;
-    return masked.text;
-  };
-
-  const format = (event: SseEvent, data: readonly string[]): string => {
-    let out = event.event === null ? '' : `event: ${maskString(event.event)}\n`;
-    if (event.id !== null) out += `id: ${maskString(event.id)}\n`;
-    if (event.retry !== null) out += `retry: ${maskString(event.retry)}\n`;
-    for (const line of data) out += `data: ${line}\n`;
-    return `${out}\n`;
-  };
-
-  const formatJson = (event: SseEvent, value: unknown): string => format(event, [JSON.stringify(value)]);
-
-  const formatRemainders = (remainders: readonly Remainder[]): string =>
-    remainders
-      .map(({ index, field, text }) =>
-        formatJson(
-          { event: 'content_block_delta', data: [], id: null, retry: null },
-          { type: 'content_block_delta', index, delta: { type: STREAMED_FIELDS[field], [field]: text } },
-        ),
-      )
-      .join('');
-
-  const maskLeaves = (value: unknown): { value: unknown; changed: boolean } => {
-    const masked = maskJsonWith(scanner(), value);
-    leafCount += masked.count;
-    return { value: masked.value, changed: masked.count > 0 };
-  };
-
-  /** Any event: every string leaf masked; the data text kept as it was when nothing matched. */
-  const maskGeneric = (event: SseEvent, data: string, parsed: unknown): string => {
-    if (!mayContainSecret(scanner(), data)) return format(event, event.data);
-    if (parsed === undefined) {
-      const masked = maskTextWith(scanner(), data);
-      leafCount += masked.count;
-      return format(event, masked.count === 0 ? event.data : masked.text.split('\n'));
-    }
-    const masked = maskLeaves(parsed);
-    return masked.changed ? formatJson(event, masked.value) : format(event, event.data);
-  };
-
-  /** Masks the streamed field of a delta or block start, and the rest of its leaves. */
-  const maskStreamed = (event: SseEvent, data: string, outer: JsonObject, inner: JsonObject, innerKey: string, index: number, field: StreamedField, canDrop: boolean): string => {
-    const piece = inner[field] as string;
-    const released = blocks.push(index, field, piece);
-    // The fixed shape of Anthropic's events carries nothing but the text; anything more is masked too.
-    const plain = Object.keys(outer).length === 3 && Object.keys(inner).length === 2;
-    let rest: unknown = outer;
-    let changed = released !== piece;
-    if (!plain && mayContainSecret(scanner(), data)) {
-      const masked = maskLeaves({ ...outer, [innerKey]: { ...inner, [field]: '' } });
-      rest = masked.value;
-      changed ||= masked.changed;
-    }
-    if (!changed) return format(event, event.data);
-    if (released === '' && canDrop && plain) return ''; // wholly held: nothing to send yet
-    const restObject = rest as JsonObject;
-    return formatJson(event, { ...restObject, [innerKey]: { ...(restObject[innerKey] as JsonObject), [field]: released } });
-  };
-
-  const onDelta = (event: SseEvent, data: string, parsed: JsonObject): string => {
-    const { index, delta } = parsed;
-    if (typeof index !== 'number' || !isObject(delta)) return maskGeneric(event, data, parsed);
-    if (delta.type === 'signature_delta') return formatRemainders(blocks.flush(index, 'thinking')) + format(event, event.data);
-    const field = (Object.keys(STREAMED_FIELDS) as StreamedField[]).find((f) => STREAMED_FIELDS[f] === delta.type);
-    if (field === undefined || typeof delta[field] !== 'string') return maskGeneric(event, data, parsed);
-    return maskStreamed(event, data, parsed, delta, 'delta', index, field, delta[field] !== '');
-  };
-
-  const onBlockStart = (event: SseEvent, data: string, parsed: JsonObject): string => {
-    const { index, content_block: block } = parsed;
-    if (typeof index !== 'number') return maskGeneric(event, data, parsed);
-    const reopened = formatRemainders(blocks.flush(index));
-    // A text or thinking block may start with text of its own: it is the first piece of the block's text.
-    const field = isObject(block) && (block.type === 'text' || block.type === 'thinking') ? (block.type as StreamedField) : undefined;
-    if (field === undefined || !isObject(block) || typeof block[field] !== 'string' || block[field] === '') {
-      return reopened + maskGeneric(event, data, parsed);
-    }
-    return reopened + maskStreamed(event, data, parsed, block, 'content_block', index, field, false);
-  };
-
-  const handle = (event: SseEvent): string => {
-    const data = event.data.join('\n');
-    const parsed = data === '' ? undefined : parseJson(data);
-    const object = isObject(parsed) ? parsed : undefined;
-    const name = event.event;
-    const type = object?.type;
-    // Dispatch on the event name and the data type together: the SDK drops or throws on the name
-    // and accumulates on the type, so only an event that agrees on both is part of a block's text.
-    if (object !== undefined && name === type) {
-      if (name === 'content_block_delta') return onDelta(event, data, object);
-      if (name === 'content_block_start') return onBlockStart(event, data, object);
-      if (name === 'content_block_stop' && typeof object.index === 'number') {
-        return formatRemainders(blocks.flush(object.index)) + maskGeneric(event, data, parsed);
-      }
-    }
-    const flushed = MESSAGE_END.has(name ?? '') || MESSAGE_END.has(String(type)) ? formatRemainders(blocks.flush()) : '';
-    return flushed + maskGeneric(event, data, parsed);
-  };
-
-  const emit = (events: readonly SseEvent[], tail: () => string): Buffer => {
-    let out = '';
-    for (const event of events) out += handle(event);
-    out += tail();
-    return out === '' ? EMPTY : Buffer.from(out);
-  };
-
-  return {
-    push: (chunk) => emit(parser.push(chunk), () => ''),
-    end: () => emit(parser.end(), () => formatRemainders(blocks.flush())),
-    get count() {
-      return leafCount + blocks.count;
-    },
-  };
+  return new SseMasker(scannerOf(masker));
 }
-

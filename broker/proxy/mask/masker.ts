@@ -11,7 +11,11 @@ export interface MaskerOptions {
   patterns?: readonly MaskRule[];
   /** Include `BUILTIN_RULES`; default true. */
   builtinPatterns?: boolean;
-  /** The most characters a stream holds back per block before it decides; default 512. */
+  /**
+   * The most characters a stream holds back per block before it decides; default 512, at least 256.
+   * An operator rule whose matches only become recognisable after more characters than this can
+   * leak its start.
+   */
   maxHoldBack?: number;
 }
 
@@ -35,7 +39,8 @@ export interface Masker {
 }
 
 export const DEFAULT_MAX_HOLD_BACK = 512;
-const MIN_HOLD_BACK = 64;
+/** Every built-in secret is decided within this many characters (the longest, a Slack configuration token, takes 175). */
+const MIN_HOLD_BACK = 256;
 
 const scanners = Symbol('skillgate.mask.scanner');
 

@@ -5,7 +5,9 @@
  */
 
 /** A literal's streaming description: the text a match starts with and what may follow it. */
-export interface PrefixSpec {
+export interface PrefixSpec<R> {
+  /** Who the literals belong to; reported for a candidate that outgrows the hold-back. */
+  rule: R;
   literals: readonly string[];
   /** Regex source of what may follow a complete literal in a match still growing; '' when nothing may (exact values). */
   open: string;
@@ -13,23 +15,30 @@ export interface PrefixSpec {
   caseInsensitive: boolean;
 }
 
-interface TrieNode {
-  next: Map<number, TrieNode>;
-  /** Sticky, end-anchored continuations of the literals that end at this node. */
-  tails: RegExp[];
+interface Tail<R> {
+  /** Sticky, end-anchored continuation of a literal ending at this node. */
+  regex: RegExp;
+  rule: R;
 }
 
-export interface OpenCandidates {
+interface TrieNode<R> {
+  next: Map<number, TrieNode<R>>;
+  /** A literal ends here. */
+  terminal: boolean;
+  tails: Tail<R>[];
+}
+
+export interface OpenCandidates<R> {
   /** Case-sensitive literals. */
-  readonly exact: TrieNode;
+  readonly exact: TrieNode<R>;
   /** ASCII-folded literals of case-insensitive rules. */
-  readonly folded: TrieNode;
+  readonly folded: TrieNode<R>;
   /** Which UTF-16 code units start some literal. */
   readonly starts: Uint8Array;
 }
 
-function node(): TrieNode {
-  return { next: new Map(), tails: [] };
+function node<R>(): TrieNode<R> {
+  return { next: new Map(), terminal: false, tails: [] };
 }
 
 function fold(code: number): number {
@@ -37,13 +46,13 @@ function fold(code: number): number {
 }
 
 /** `buildOpenCandidates` compiles literals into tries; it throws if a continuation is not a valid regex. */
-export function buildOpenCandidates(specs: readonly PrefixSpec[]): OpenCandidates {
-  const candidates: OpenCandidates = { exact: node(), folded: node(), starts: new Uint8Array(0x10000) };
-  const tails = new Map<string, RegExp>();
+export function buildOpenCandidates<R>(specs: readonly PrefixSpec<R>[]): OpenCandidates<R> {
+  const candidates: OpenCandidates<R> = { exact: node(), folded: node(), starts: new Uint8Array(0x10000) };
+  const regexes = new Map<string, RegExp>();
   for (const spec of specs) {
     const flags = spec.caseInsensitive ? 'iy' : 'y';
-    const tail = spec.open === '' ? undefined : (tails.get(flags + spec.open) ?? new RegExp(`(?:${spec.open})$`, flags));
-    if (tail) tails.set(flags + spec.open, tail);
+    const regex = spec.open === '' ? undefined : (regexes.get(flags + spec.open) ?? new RegExp(`(?:${spec.open})$`, flags));
+    if (regex) regexes.set(flags + spec.open, regex);
     for (const literal of spec.literals) {
       let at = spec.caseInsensitive ? candidates.folded : candidates.exact;
       for (let i = 0; i < literal.length; i++) {
@@ -52,7 +61,8 @@ export function buildOpenCandidates(specs: readonly PrefixSpec[]): OpenCandidate
         if (child === undefined) at.next.set(code, (child = node()));
         at = child;
       }
-      if (tail && !at.tails.includes(tail)) at.tails.push(tail);
+      at.terminal = true;
+      if (regex) at.tails.push({ regex, rule: spec.rule });
       const first = literal.charCodeAt(0);
       candidates.starts[first] = 1;
       if (spec.caseInsensitive) {
@@ -64,38 +74,77 @@ export function buildOpenCandidates(specs: readonly PrefixSpec[]): OpenCandidate
   return candidates;
 }
 
-// True when text[from..] is a prefix of a literal, or a literal followed by a continuation that
-// runs to the end of the text.
-function isOpenAt(root: TrieNode, text: string, from: number, folded: boolean): boolean {
+const NONE = 0;
+const LITERAL = 1;
+const OPEN = 2;
+
+// OPEN when text[from..] is a prefix of a literal, or a literal followed by a continuation that
+// runs to the end of the text; LITERAL when a whole literal starts at `from` but is not open.
+function probe<R>(root: TrieNode<R>, text: string, from: number, folded: boolean): number {
   let at = root;
+  let found = NONE;
   for (let j = from; j < text.length; j++) {
     const code = folded ? fold(text.charCodeAt(j)) : text.charCodeAt(j);
     const child = at.next.get(code);
-    if (child === undefined) return false;
+    if (child === undefined) return found;
     at = child;
-    for (const tail of at.tails) {
-      tail.lastIndex = j + 1;
-      if (tail.test(text)) return true;
+    if (at.terminal) found = LITERAL;
+    for (const { regex } of at.tails) {
+      regex.lastIndex = j + 1;
+      if (regex.test(text)) return OPEN;
     }
   }
-  return true;
+  return OPEN;
 }
 
-/** `findOpenStart` returns the earliest index ≥ `from` where a candidate runs to the end of `text`, or `text.length`. */
-export function findOpenStart(candidates: OpenCandidates, text: string, from: number): number {
+// The rule of a literal starting at `from` whose continuation runs to the end of the text.
+function openRule<R>(root: TrieNode<R>, text: string, from: number, folded: boolean): R | undefined {
+  let at = root;
+  for (let j = from; j < text.length; j++) {
+    const child = at.next.get(folded ? fold(text.charCodeAt(j)) : text.charCodeAt(j));
+    if (child === undefined) return undefined;
+    at = child;
+    for (const { regex, rule } of at.tails) {
+      regex.lastIndex = j + 1;
+      if (regex.test(text)) return rule;
+    }
+  }
+  return undefined;
+}
+
+/** `findOpenRule` names the rule whose candidate starts at `at` and runs to the end of `text`, if any. */
+export function findOpenRule<R>(candidates: OpenCandidates<R>, text: string, at: number): R | undefined {
+  return openRule(candidates.exact, text, at, false) ?? openRule(candidates.folded, text, at, true);
+}
+
+/** Where a tail that could still grow into a match starts, and whether a whole literal occurs before it. */
+export interface OpenTail {
+  /** The earliest index ≥ `from` where a candidate runs to the end of the text, or the text's length. */
+  start: number;
+  /** Some literal occurs whole in [from, start): only then can a prefixed rule match there. */
+  literalBefore: boolean;
+}
+
+/** `findOpenTail` scans `text` from `from` for the tail to hold back. */
+export function findOpenTail<R>(candidates: OpenCandidates<R>, text: string, from: number): OpenTail {
   const { starts, exact, folded } = candidates;
+  const foldedToo = folded.next.size > 0;
+  let literalBefore = false;
   for (let i = from; i < text.length; i++) {
     if (starts[text.charCodeAt(i)] === 0) continue;
-    if (isOpenAt(exact, text, i, false) || (folded.next.size > 0 && isOpenAt(folded, text, i, true))) return i;
+    const found = Math.max(probe(exact, text, i, false), foldedToo ? probe(folded, text, i, true) : NONE);
+    if (found === OPEN) return { start: i, literalBefore };
+    if (found === LITERAL) literalBefore = true;
   }
-  return text.length;
+  return { start: text.length, literalBefore };
 }
 
 /** The literal text a regex source starts with ('' when there is none we can trust). */
 export function leadingLiteral(source: string): string {
   if (hasTopLevelAlternation(source)) return '';
   let literal = '';
-  for (let i = 0; i < source.length; i++) {
+  // A leading `\b` asserts on the character before the match; the match still starts with the literal.
+  for (let i = source.startsWith('\\b') ? 2 : 0; i < source.length; i++) {
     const c = source[i] ?? '';
     if (c === '\\') {
       const next = source[i + 1];

@@ -37,7 +37,12 @@ export interface BuiltinRule extends MaskRule {
   charset: string;
   /** Source of what may follow a prefix in a candidate still growing at the end of the text; default `charset*`. */
   open?: string;
-  /** A match that outgrows the hold-back swallows text up to and including this terminator (private keys). */
+  /**
+   * Class of what ends a match, repeated without bound (default `charset`): a match that outgrew the
+   * hold-back went out masked and swallows exactly this much more, as the regex itself would.
+   */
+  tail?: string;
+  /** …or swallows up to and including this terminator (private keys). */
   until?: RegExp;
 }
 
@@ -46,7 +51,10 @@ const ALNUM = '[A-Za-z0-9]';
 const WORD = '[A-Za-z0-9_]';
 const B64 = '[A-Za-z0-9+/]';
 
-const PEM_LABEL = '[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----';
+// gitleaks allows `-` in the label; then a footer's label could run across `-----` into the next
+// header, and where a match ends would depend on text that has not arrived yet. Real labels
+// (RSA, EC, DSA, OPENSSH, ENCRYPTED, PGP … BLOCK) have no dash.
+const PEM_LABEL = '[ A-Z0-9_]{0,100}PRIVATE KEY(?: BLOCK)?-----';
 const PEM_END = `-----END${PEM_LABEL}`;
 
 // gitleaks `jwt-base64`: base64 of `{"alg":`, `{"typ":`, … — a JWT that was base64-encoded again.
@@ -87,7 +95,8 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
     B64,
     { open: `["']?\\s{0,3}(?:[:=]\\s{0,3}["']?${B64}*)?` },
   ),
-  rule('aws-bedrock-key', `ABSK${B64}{109,}={0,2}`, ['ABSK'], '[A-Za-z0-9+/=]'),
+  // `=` joins the class (gitleaks: `={0,2}` after it) so that a match ends in one class a stream can keep swallowing.
+  rule('aws-bedrock-key', 'ABSK[A-Za-z0-9+/=]{109,}', ['ABSK'], '[A-Za-z0-9+/=]'),
   rule('aws-bedrock-short-key', 'bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=_-]*', ['bedrock-api-key-'], '[A-Za-z0-9+/=_-]'),
 
   // ---------- GitHub / GitLab ----------
@@ -101,9 +110,9 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   // ---------- Slack ----------
   rule('slack-bot-token', 'xoxb-[0-9]{10,13}-[0-9]{10,13}[A-Za-z0-9-]*', ['xoxb-'], '[A-Za-z0-9-]'),
   rule('slack-user-token', 'xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,}', ['xoxp-', 'xoxe-'], '[A-Za-z0-9-]'),
-  rule('slack-app-token', `xapp-[0-9]-${ALNUM}+-[0-9]+-${ALNUM}+`, ['xapp-'], '[A-Za-z0-9-]'),
-  rule('slack-config-token', `xoxe\\.xox[bp]-[0-9]-${ALNUM}{163,}`, ['xoxe.xoxb-', 'xoxe.xoxp-'], '[A-Za-z0-9-]'),
-  rule('slack-config-refresh-token', `xoxe-[0-9]-${ALNUM}{146,}`, ['xoxe-'], '[A-Za-z0-9-]'),
+  rule('slack-app-token', `xapp-[0-9]-${ALNUM}+-[0-9]+-${ALNUM}+`, ['xapp-'], '[A-Za-z0-9-]', { tail: ALNUM }),
+  rule('slack-config-token', `xoxe\\.xox[bp]-[0-9]-${ALNUM}{163,}`, ['xoxe.xoxb-', 'xoxe.xoxp-'], '[A-Za-z0-9-]', { tail: ALNUM }),
+  rule('slack-config-refresh-token', `xoxe-[0-9]-${ALNUM}{146,}`, ['xoxe-'], '[A-Za-z0-9-]', { tail: ALNUM }),
   // claude-code-action's catch-all for the legacy and workspace families.
   rule('slack-token', 'xox[abeoprs]-[A-Za-z0-9-]{10,}', ['xoxa-', 'xoxb-', 'xoxe-', 'xoxo-', 'xoxp-', 'xoxr-', 'xoxs-'], '[A-Za-z0-9-]'),
   // The scheme is left in place so a stream that already sent `https://` masks the same way.
@@ -122,14 +131,16 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   // a truncated key is still a key. Streams never hold a whole PEM: once the header is seen and the
   // block outgrows the hold-back, the rest is swallowed up to the footer.
   rule('private-key', `-----BEGIN${PEM_LABEL}[\\s\\S]*?(?:${PEM_END}|$)`, ['-----BEGIN'], '[\\s\\S]', {
-    open: `[ A-Z0-9_-]{0,100}(?:PRIVATE KEY(?: BLOCK)?-----(?:(?!${PEM_END})[\\s\\S])*)?`,
+    open: `[ A-Z0-9_]{0,100}(?:PRIVATE KEY(?: BLOCK)?(?:-{0,4}|-----(?:(?!${PEM_END})[\\s\\S])*))?`,
     until: new RegExp(PEM_END),
   }),
 
   // ---------- JWTs (OIDC tokens, GitHub's ACTIONS_RUNTIME_TOKEN, other bearer tokens) ----------
-  // Header and payload are enough: an unsigned or truncated token is masked too.
-  rule('jwt', `eyJ${KEY}{10,}\\.eyJ${KEY}{10,}(?:\\.${KEY}*)?`, ['eyJ'], '[A-Za-z0-9_.-]'),
-  rule('jwt-base64', `ZXlK(?:${JWT_BASE64_HEADS.join('|')})[A-Za-z0-9+/_-]{40,}={0,2}`, ['ZXlK'], '[A-Za-z0-9+/=_-]'),
+  // A header and anything after its dot: an unsigned or truncated token is masked too, and so are
+  // payload and signature when a stream had to release an over-long header. The part after the dot
+  // is one class (dots included) so that a match ends in one class a stream can keep swallowing.
+  rule('jwt', `eyJ${KEY}{10,}\\.[A-Za-z0-9_.-]{10,}`, ['eyJ'], '[A-Za-z0-9_.-]'),
+  rule('jwt-base64', `ZXlK(?:${JWT_BASE64_HEADS.join('|')})[A-Za-z0-9+/=_-]{40,}`, ['ZXlK'], '[A-Za-z0-9+/=_-]'),
 
   // ---------- skillgate's own tokens ----------
   rule('skillgate-token', `sgt_${KEY}{20,}`, ['sgt_'], KEY),

@@ -1,4 +1,4 @@
-import { buildOpenCandidates, findOpenStart, leadingLiteral, type OpenCandidates } from './open-candidates.ts';
+import { buildOpenCandidates, findOpenRule, findOpenTail, leadingLiteral, type OpenCandidates, type OpenTail } from './open-candidates.ts';
 import type { BuiltinRule, MaskRule } from './patterns.ts';
 
 /** A rule after compilation. */
@@ -10,6 +10,8 @@ export interface CompiledRule {
   readonly sticky: RegExp;
   /** What a match that outgrew the hold-back keeps swallowing in a stream. */
   readonly swallow: Swallow;
+  /** What a candidate that outgrew the hold-back before it matched keeps swallowing (it goes out masked: fail closed). */
+  readonly overflow: Swallow;
 }
 
 /** How a stream keeps masking a match that is still growing after its replacement went out. */
@@ -30,7 +32,7 @@ export interface Match {
 export interface Scanner {
   readonly passes: readonly Pass[];
   /** Literal prefixes and exact values, for finding a tail that could still grow into a match. */
-  readonly open: OpenCandidates;
+  readonly open: OpenCandidates<CompiledRule>;
   /** Global regexes; `null` means some rule has no literal prefix, so every text is a candidate. */
   readonly candidate: readonly RegExp[] | null;
   /** Characters a stream always keeps back for rules without a literal prefix (0 when there are none). */
@@ -97,11 +99,11 @@ function prepare(rule: MaskRule | BuiltinRule, problems: string[]): Prepared | u
     problems.push(`mask rule "${rule.name}": charset ${charset} is not a valid regex character class`);
     return undefined;
   }
-  const swallow: Swallow = builtin.until
-    ? { kind: 'until', end: new RegExp(builtin.until.source), tail: 256 }
-    : { kind: 'charset', run: new RegExp(`^(?:${charset})*`) };
+  const until: Swallow | undefined = builtin.until ? { kind: 'until', end: new RegExp(builtin.until.source), tail: 256 } : undefined;
+  const swallow: Swallow = until ?? { kind: 'charset', run: new RegExp(`^(?:${builtin.tail ?? charset})*`) };
+  const overflow: Swallow = until ?? { kind: 'charset', run: new RegExp(`^(?:${charset})*`) };
   return {
-    compiled: { name: rule.name, marker: maskMarker(rule.name), sticky: new RegExp(rule.regex.source, `${flags}y`), swallow },
+    compiled: { name: rule.name, marker: maskMarker(rule.name), sticky: new RegExp(rule.regex.source, `${flags}y`), swallow, overflow },
     source: rule.regex.source,
     flags,
     literals,
@@ -112,13 +114,9 @@ function prepare(rule: MaskRule | BuiltinRule, problems: string[]): Prepared | u
 
 function exactRule(literals: readonly string[]): Prepared {
   const source = literals.map(escapeRegex).join('|');
+  const nothing: Swallow = { kind: 'charset', run: /^(?:)/ };
   return {
-    compiled: {
-      name: EXACT_RULE_NAME,
-      marker: maskMarker(EXACT_RULE_NAME),
-      sticky: new RegExp(source, 'y'),
-      swallow: { kind: 'charset', run: /^(?:)/ },
-    },
+    compiled: { name: EXACT_RULE_NAME, marker: maskMarker(EXACT_RULE_NAME), sticky: new RegExp(source, 'y'), swallow: nothing, overflow: nothing },
     source,
     flags: '',
     literals,
@@ -172,11 +170,11 @@ export function compileScanner(rules: readonly (MaskRule | BuiltinRule)[], exact
   const problems: string[] = [];
   const prepared = rules.map((r) => prepare(r, problems)).filter((p): p is Prepared => p !== undefined);
   if (exactLiterals.length > 0) prepared.unshift(exactRule(exactLiterals));
-  let open: OpenCandidates | undefined;
+  let open: OpenCandidates<CompiledRule> | undefined;
   try {
-    open = buildOpenCandidates(prepared);
+    open = buildOpenCandidates(prepared.map((p) => ({ ...p, rule: p.compiled })));
   } catch (error) {
-    problems.push(`mask rules: cannot build the streaming prefix regex (${(error as Error).message}); check prefixes and charset`);
+    problems.push(`mask rules: cannot compile a streaming continuation (${(error as Error).message}); check each rule's charset`);
   }
   if (problems.length > 0 || open === undefined) throw new Error(`invalid masking configuration:\n- ${problems.join('\n- ')}`);
   const longestLiteral = Math.max(0, ...exactLiterals.map((l) => l.length));
@@ -223,17 +221,22 @@ export function findMatches(scanner: Scanner, text: string, from = 0): Match[] {
   return kept;
 }
 
-/** `openStart` returns the earliest index ≥ `from` where a candidate runs to the end of `text`, or `text.length`. */
-export function openStart(scanner: Scanner, text: string, from: number): number {
-  return findOpenStart(scanner.open, text, from);
+/** `openTail` finds the tail of `text` after `from` that could still grow into a match (see `OpenTail`). */
+export function openTail(scanner: Scanner, text: string, from: number): OpenTail {
+  return findOpenTail(scanner.open, text, from);
+}
+
+/** `openRuleAt` names the rule of the candidate at `at` that runs to the end of `text`, if any. */
+export function openRuleAt(scanner: Scanner, text: string, at: number): CompiledRule | undefined {
+  return findOpenRule(scanner.open, text, at);
 }
 
 /** `mayContainSecret` is a cheap superset test, valid on raw JSON text as well as on plain text. */
 export function mayContainSecret(scanner: Scanner, text: string): boolean {
-  const { candidate } = scanner;
-  if (candidate === null) return true;
-  return candidate.some((regex) => {
+  if (scanner.candidate === null) return true;
+  for (const regex of scanner.candidate) {
     regex.lastIndex = 0;
-    return regex.test(text);
-  });
+    if (regex.test(text)) return true;
+  }
+  return false;
 }

@@ -39,6 +39,15 @@ export class SseParser {
     if (!waitingForLf && !decoded.includes('\n') && !decoded.includes('\r')) return events;
     const text = this.#text;
     let start = 0;
+    if (!text.includes('\r')) {
+      for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', start)) {
+        const event = this.#takeLine(text.slice(start, at));
+        start = at + 1;
+        if (event) events.push(event);
+      }
+      this.#text = text.slice(start);
+      return events;
+    }
     LINE_END.lastIndex = 0;
     for (let m = LINE_END.exec(text); m !== null; m = LINE_END.exec(text)) {
       const at = m.index;
