@@ -1,85 +1,123 @@
-// npm run bench — the proxy against a floor: the stub upstream alone, a bare undici pass-through
-// that parses and re-serialises the JSON body (what any body-reading proxy must pay), and the
-// skillgate proxy with a realistic policy. Same process tree, same client, ratios printed.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// npm run bench — the skillgate proxy against its floor. The stub upstream, a bare pass-through
+// (parse + re-serialise the JSON body, the least any body-reading proxy pays) and the broker
+// (`skillgate serve`, realistic policy) each run in their own process; this process drives them
+// with the same client and prints req/s, latency, SSE MB/s, peak RSS and skillgate/bare ratios.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { startBroker, DEFAULT_POLICIES } from '../test/helpers/broker.ts';
+import { DEFAULT_POLICIES, ID_TOKEN_TYPE, testConfigYaml, TOKEN_EXCHANGE } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
-import { startStubUpstream, STUB_API_KEY } from '../test/stub-upstream/server.ts';
+import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const body = JSON.stringify({ model: 'claude-sonnet-5', max_tokens: 512, messages: [{ role: 'user', content: 'Summarise the release notes of this repository in three bullet points.' }] });
+const messageBody = (content: string, stream = false) => JSON.stringify({ model: 'claude-sonnet-5', max_tokens: 1024, stream, messages: [{ role: 'user', content }] });
+const plain = messageBody('Summarise the release notes of this repository in three bullet points.');
+const longStream = messageBody('long-stream-2000', true);
 
-const stub = await startStubUpstream();
-const bare = await startBarePassThrough(stub.url);
-const issuer = await startOidcIssuer();
-process.env['BENCH_UPSTREAM_KEY'] = STUB_API_KEY;
-const policies = [{ ...DEFAULT_POLICIES[0], grant: { scopes: ['messages:create'], models: ['claude-sonnet-5*'], max_tokens: 4096, tools: { custom: 'allow' }, ttl: '1h' } }];
-const broker = await startBroker({ issuerUrl: issuer.url, policies, logLevel: 'warn', config: { upstream: { base_url: stub.url, credential: 'env:BENCH_UPSTREAM_KEY' } } });
-const { body: minted } = await broker.exchange(await issuer.sign(issuer.githubClaims()));
-const token = String(minted['access_token']);
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'skillgate-bench-'));
+try {
+  const stub = await startChild(['bench/servers/stub.ts']);
+  const bare = await startChild(['bench/servers/bare-proxy.ts', stub.url]);
+  const issuer = await startOidcIssuer();
+  const port = await freePort();
+  const policies = [{ ...DEFAULT_POLICIES[0], grant: { scopes: ['messages:create', 'models:read'], models: ['claude-sonnet-5*', 'claude-haiku-*'], max_tokens: 4096, tools: { custom: 'allow', code_execution: 'allow', bash: 'deny' }, ttl: '1h' } }];
+  const config = testConfigYaml({ issuerUrl: issuer.url, policies, config: { listen: { host: '127.0.0.1', port }, log: { level: 'warn' }, upstream: { base_url: stub.url, credential: 'env:BENCH_UPSTREAM_KEY' } } }, dir);
+  writeFileSync(join(dir, 'skillgate.yaml'), config);
+  const broker = await startBroker(join(dir, 'skillgate.yaml'), `http://127.0.0.1:${port}`);
+  const token = await mint(broker.url, await issuer.sign(issuer.githubClaims()));
 
-const targets = [
-  { name: 'stub upstream (direct)', url: stub.url, key: STUB_API_KEY },
-  { name: 'bare pass-through', url: bare.url, key: STUB_API_KEY },
-  { name: 'skillgate proxy', url: broker.url, key: token },
-];
-
-const rows: { name: string; rps64: number; p50c1: number; p99c1: number }[] = [];
-for (const t of targets) {
-  await load(t, 64, 1); // warm-up
-  const high = await load(t, 64, SECONDS);
-  const one = await load(t, 1, SECONDS);
-  rows.push({ name: t.name, rps64: high.rps, p50c1: one.p50, p99c1: one.p99 });
+  const targets = [
+    { name: 'bare pass-through', child: bare, key: STUB_API_KEY },
+    { name: 'skillgate proxy', child: broker, key: token },
+  ];
+  const rows = [];
+  for (const t of targets) {
+    await load(t.child.url, t.key, 64, 1, plain); // warm-up
+    const high = await load(t.child.url, t.key, 64, SECONDS, plain);
+    const one = await load(t.child.url, t.key, 1, SECONDS, plain);
+    const sse = await load(t.child.url, t.key, 4, SECONDS, longStream);
+    rows.push({ name: t.name, rps: high.rps, p50: one.p50, p99: one.p99, p99at64: high.p99, sseMBs: sse.bytes / SECONDS / 1e6, rssMB: peakRssMB(t.child.proc) });
+  }
+  const [b, s] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  console.log(`\nPOST /v1/messages on ${process.version}, ${SECONDS}s per run, each server in its own process (2-core machine)\n`);
+  console.log('| target | req/s @64 conns | p99 ms @64 | p50 ms @1 | p99 ms @1 | SSE MB/s @4 | peak RSS MB |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p99at64.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.sseMBs.toFixed(1)} | ${r.rssMB.toFixed(0)} |`);
+  console.log(`\nskillgate/bare: req/s ${(s.rps / b.rps).toFixed(2)}× (target ≥ 0.6×), SSE ${(s.sseMBs / b.sseMBs).toFixed(2)}× (target ≥ 0.6×)`);
+  console.log(`added p50 @1: ${(s.p50 - b.p50).toFixed(3)} ms (target ≤ 0.3 ms); broker peak RSS ${s.rssMB.toFixed(0)} MB (target ≤ 200 MB)`);
+  await issuer.close();
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
 }
-const bareRow = rows[1]!;
-const sg = rows[2]!;
-console.log(`\nnon-streaming POST /v1/messages, ${SECONDS}s per run (node ${process.version}, one process)\n`);
-console.log('| target | req/s @64 conns | p50 ms @1 | p99 ms @1 |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const r of rows) console.log(`| ${r.name} | ${r.rps64.toFixed(0)} | ${r.p50c1.toFixed(3)} | ${r.p99c1.toFixed(3)} |`);
-console.log(`\nskillgate / bare req/s @64: ${(sg.rps64 / bareRow.rps64).toFixed(2)}× (target ≥ 0.6×)`);
-console.log(`added p50 @1 vs bare: ${(sg.p50c1 - bareRow.p50c1).toFixed(3)} ms (target ≤ 0.3 ms)`);
-console.log(`peak RSS of this process (stub + bare + broker + client): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 
-await broker.close();
-await issuer.close();
-await new Promise((r) => bare.server.close(r));
-await stub.close();
-process.exit(0);
-
-async function load(t: { url: string; key: string }, connections: number, seconds: number) {
-  const pool = new Pool(t.url, { connections, pipelining: 1 });
+async function load(url: string, key: string, connections: number, seconds: number, body: string) {
+  const pool = new Pool(url, { connections });
   const latencies: number[] = [];
+  let bytes = 0;
   const deadline = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (performance.now() < deadline) {
-        const s = performance.now();
-        const res = await pool.request({ path: '/v1/messages', method: 'POST', body, headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': t.key } });
-        await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`${t.url} answered ${res.statusCode}`);
-        latencies.push(performance.now() - s);
+        const started = performance.now();
+        const res = await pool.request({ path: '/v1/messages', method: 'POST', body, headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': key } });
+        for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+        if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}`);
+        latencies.push(performance.now() - started);
       }
     }),
   );
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+  return { rps: latencies.length / seconds, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]!, bytes };
 }
 
-/** The floor: read the body, JSON.parse + JSON.stringify it, forward with undici, pipe the answer back. */
-async function startBarePassThrough(upstream: string) {
-  const pool = new Pool(upstream, { connections: 256 });
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const forwarded = JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    const up = await pool.request({ path: req.url ?? '/', method: 'POST', body: forwarded, headers: { 'content-type': 'application/json', 'anthropic-version': String(req.headers['anthropic-version']), 'x-api-key': String(req.headers['x-api-key']) } });
-    res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'application/json') });
-    up.body.pipe(res);
+/** Linux keeps each process's peak resident set in /proc/PID/status (VmHWM). */
+function peakRssMB(proc: ChildProcess): number {
+  const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function startChild(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      const m = /READY (\S+)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+    proc.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { url, proc };
+}
+
+async function startBroker(configPath: string, url: string): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, ['bin/skillgate.js', 'serve', '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
+  children.push(proc);
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, proc };
+    await sleep(100);
+  }
+  throw new Error('broker did not start');
+}
+
+async function mint(url: string, idToken: string): Promise<string> {
+  const res = await fetch(`${url}/v1/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: TOKEN_EXCHANGE, subject_token: idToken, subject_token_type: ID_TOKEN_TYPE }) });
+  const body = (await res.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`exchange failed: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }

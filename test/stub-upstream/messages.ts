@@ -5,6 +5,7 @@
  * Scripted replies are chosen by the text of the last user message; the first keyword found
  * wins, in this order (builders in `replies.ts`):
  *
+ *   long-stream-N     N text deltas of ~512 characters (throughput benchmarks; N ≤ 20 000)
  *   echo-secret-tool  `tool_use` (`record_note`) whose input carries the configured `echoSecret`,
  *                     JSON-escaped and split across several `input_json_delta` pieces
  *   echo-secret       text carrying `echoSecret`, split across three `text_delta`s so no single

@@ -80,8 +80,18 @@ function codeExecution({ files }: ReplyInput): Script {
   return { blocks: [call, { type: 'whole', block: result }, text('Your spreadsheet is ready.')], stopReason: 'end_turn' };
 }
 
+const PROSE = 'The release adds scoped credentials for continuous integration, rotates keys without downtime and records every call. ';
+
+/** `long-stream-N`: N text deltas of about 512 characters each, for throughput benchmarks (at most 20 000). */
+function longStream(input: ReplyInput): Script {
+  const n = Math.min(20_000, Number(/long-stream-(\d+)/.exec(input.userText.toLowerCase())?.[1] ?? 100));
+  const delta = PROSE.repeat(Math.ceil(512 / PROSE.length)).slice(0, 512);
+  return { blocks: [{ type: 'text', chunks: Array.from({ length: n }, () => delta) }], stopReason: 'end_turn' };
+}
+
 /** Ordered: the first keyword found in the last user message wins, so longer keywords come first. */
 export const SCRIPTED_REPLIES: readonly { keyword: string; build: (input: ReplyInput) => Script }[] = [
+  { keyword: 'long-stream', build: longStream },
   { keyword: 'echo-secret-tool', build: echoSecretTool },
   { keyword: 'echo-secret', build: echoSecret },
   { keyword: 'tool-use', build: clientTool },
