@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config/load-config.ts';
-import { recordEvent } from './events/record-event.ts';
+import { recordEvent } from './audit/record-event.ts';
 import { describeToken } from './http/admin-routes.ts';
 import { explainPolicies, formatPolicies } from './policy/explain.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
@@ -72,7 +72,7 @@ tokens
     const store = openSqliteStore(load(opts.config).storePath);
     const now = Date.now();
     const revoked = await store.revokeToken(id, opts.reason, 'cli', now);
-    if (revoked) await recordEvent(store, { type: 'token.revoke', at: now, outcome: 'revoked', reason: opts.reason, tokenId: id, detail: { by: 'cli' } });
+    if (revoked) await recordEvent(store, { type: 'token.revoke', at: now, outcome: 'revoked', reason: opts.reason, session: id, data: { by: 'cli' } });
     await store.close();
     if (!revoked) {
       console.error(`no active token with id ${id} (see skillgate tokens list)`);

@@ -1,9 +1,10 @@
 import { BrokerError, invalidToken, storeUnavailable } from '../errors.ts';
-import { recordEvent } from '../events/record-event.ts';
+import type { AuditRecord } from '../audit/audit-record.ts';
+import { identityFields, recordEvent } from '../audit/record-event.ts';
 import type { CompiledPolicy } from '../policy/compile-policies.ts';
 import { narrowGrant, NarrowingError } from '../policy/grant.ts';
 import { matchPolicy } from '../policy/match-policy.ts';
-import { StoreUnavailableError, type BrokerEvent, type JtiSpend, type Store } from '../store/store.ts';
+import { StoreUnavailableError, type JtiSpend, type Store } from '../store/store.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerSpec } from './issuers.ts';
 import { mintToken, type MintedToken } from './mint-token.ts';
@@ -31,22 +32,24 @@ export interface ExchangeRequest {
  * granted event in one transaction; a denial is recorded on its own. Nothing else writes.
  */
 export async function exchangeToken(req: ExchangeRequest, deps: ExchangeDeps): Promise<MintedToken> {
-  const event: BrokerEvent = { type: 'token.exchange', at: deps.now(), outcome: 'denied', requestId: req.requestId, subjectTokenHash: hashToken(req.subjectToken) };
+  const record: AuditRecord = { type: 'token.exchange', at: deps.now(), outcome: 'denied', requestId: req.requestId };
+  const data: Record<string, unknown> = { subjectTokenHash: hashToken(req.subjectToken) };
   try {
     const verified = await verifyIdToken(req.subjectToken, deps);
-    Object.assign(event, { issuer: verified.issuer.name, claims: verified.claims });
+    Object.assign(record, identityFields(verified.claims));
+    Object.assign(data, { issuer: verified.issuer.name, claims: verified.claims });
     const policy = matchPolicy(verified.claims, verified.issuer, deps.policies);
-    event.policy = policy.name;
+    data['policy'] = policy.name;
     const minted = mintToken(verified.claims, verified.issuer, policy, narrow(policy, req), deps.now());
-    const { record } = minted;
-    const granted: BrokerEvent = { ...event, outcome: 'granted', tokenId: record.id, tokenHash: record.tokenHash, detail: { scopes: record.scopes, expiresAt: record.expiresAt } };
-    if ((await deps.store.commitExchange(jtiSpend(verified), record, granted)) === 'replayed') {
+    const { record: token } = minted;
+    const granted: AuditRecord = { ...record, outcome: 'granted', session: token.id, data: { ...data, tokenHash: token.tokenHash, scopes: token.scopes, expiresAt: token.expiresAt } };
+    if ((await deps.store.commitExchange(jtiSpend(verified), token, granted)) === 'replayed') {
       throw invalidToken('replayed', 'this ID token was already exchanged; request a new one for each exchange');
     }
     return minted;
   } catch (err) {
     const denial = asBrokerError(err);
-    await recordEvent(deps.store, { ...event, reason: denial.reason, detail: { ...denial.detail, status: denial.status } }).catch(() => undefined);
+    await recordEvent(deps.store, { ...record, reason: denial.reason, data: { ...data, ...denial.detail, status: denial.status } }).catch(() => undefined);
     throw denial;
   }
 }

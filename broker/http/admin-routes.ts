@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { BrokerError } from '../errors.ts';
-import { recordEvent } from '../events/record-event.ts';
+import { identityFields, recordEvent } from '../audit/record-event.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
 import type { createOperatorAuth } from './operator-auth.ts';
 
@@ -60,7 +60,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: { store: Store; 
       if (!token) throw new BrokerError('not_found', 'token_not_found', `no token with id ${request.params.id}`);
       const reason = request.body?.reason ?? 'revoked_by_operator';
       if (await deps.store.revokeToken(token.id, reason, `operator:${operator.name}`, deps.now())) {
-        await recordEvent(deps.store, { type: 'token.revoke', at: deps.now(), outcome: 'revoked', reason, requestId: request.id, tokenId: token.id, policy: token.policy, detail: { by: `operator:${operator.name}` } });
+        await recordEvent(deps.store, { type: 'token.revoke', at: deps.now(), outcome: 'revoked', reason, requestId: request.id, session: token.id, ...identityFields(token.identity), data: { policy: token.policy, by: `operator:${operator.name}` } });
       }
       return describeToken((await deps.store.getToken(token.id))!, deps.now());
     },

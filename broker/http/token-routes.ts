@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { authenticateToken, bearerToken } from '../auth/authenticate-token.ts';
 import { invalidRequest } from '../errors.ts';
-import { recordEvent } from '../events/record-event.ts';
+import { identityFields, recordEvent } from '../audit/record-event.ts';
 import { exchangeToken, type ExchangeDeps } from '../exchange/exchange.ts';
 import { hashToken, isWellFormedToken } from '../exchange/token-format.ts';
 import { describeToken } from './admin-routes.ts';
@@ -107,7 +107,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ExchangeDeps): v
       if (isWellFormedToken(token)) {
         const record = await deps.store.findTokenByHash(hashToken(token));
         if (record && (await deps.store.revokeToken(record.id, 'revoked_by_holder', 'holder', deps.now()))) {
-          await recordEvent(deps.store, { type: 'token.revoke', at: deps.now(), outcome: 'revoked', reason: 'revoked_by_holder', requestId: request.id, tokenId: record.id, policy: record.policy });
+          await recordEvent(deps.store, { type: 'token.revoke', at: deps.now(), outcome: 'revoked', reason: 'revoked_by_holder', requestId: request.id, session: record.id, ...identityFields(record.identity), data: { policy: record.policy, by: 'holder' } });
         }
       }
       reply.header('cache-control', 'no-store');

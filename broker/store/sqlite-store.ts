@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import type { Scope } from '../config/schema.ts';
-import { StoreUnavailableError, type BrokerEvent, type JtiSpend, type Store, type TokenFilter, type TokenRecord } from './store.ts';
+import type { AuditRecord } from '../audit/audit-record.ts';
+import { AUDIT_SCHEMA, createSqliteAudit } from './sqlite-audit.ts';
+import { StoreUnavailableError, type JtiSpend, type Store, type TokenFilter, type TokenRecord } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS used_jti (
@@ -27,13 +29,6 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE INDEX IF NOT EXISTS tokens_active ON tokens (expires_at) WHERE revoked_at IS NULL;
 CREATE TABLE IF NOT EXISTS revocation_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
 INSERT OR IGNORE INTO revocation_epoch (id, seq) VALUES (1, 0);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  at INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  body TEXT NOT NULL
-);
 `;
 
 interface TokenRow {
@@ -61,6 +56,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
   db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 2000}`);
   db.exec(SCHEMA);
+  db.exec(AUDIT_SCHEMA);
 
   const q = {
     consumeJti: db.prepare('INSERT INTO used_jti (iss, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -71,22 +67,23 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     revoke: db.prepare('UPDATE tokens SET revoked_at = ?, revoked_reason = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL'),
     bumpEpoch: db.prepare('UPDATE revocation_epoch SET seq = seq + 1 WHERE id = 1'),
     epoch: db.prepare<[], { seq: number }>('SELECT seq FROM revocation_epoch WHERE id = 1'),
-    appendEvent: db.prepare('INSERT INTO events (at, type, outcome, body) VALUES (?, ?, ?, ?)'),
-    listEvents: db.prepare<[number], { body: string }>('SELECT body FROM events ORDER BY seq DESC LIMIT ?'),
     pruneJtis: db.prepare('DELETE FROM used_jti WHERE expires_at < ?'),
     ping: db.prepare('SELECT 1'),
   };
 
   // Every driver error becomes StoreUnavailableError so callers fail closed in one way.
+  const unavailable = (err: unknown) => new StoreUnavailableError(`sqlite store: ${(err as Error).message}`);
   const guard = <T>(work: () => T): Promise<T> => {
     try {
       return Promise.resolve(work());
     } catch (err) {
-      return Promise.reject(new StoreUnavailableError(`sqlite store: ${(err as Error).message}`));
+      return Promise.reject(unavailable(err));
     }
   };
 
-  const commitExchange = db.transaction((spend: JtiSpend, t: TokenRecord, event: BrokerEvent): 'committed' | 'replayed' => {
+  const audit = createSqliteAudit(db, unavailable);
+
+  const commitExchange = db.transaction((spend: JtiSpend, t: TokenRecord, record: AuditRecord): 'committed' | 'replayed' => {
     if (q.consumeJti.run(spend.iss, spend.jti, spend.expiresAt).changes === 0) return 'replayed';
     q.insertToken.run({
       id: t.id,
@@ -100,7 +97,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
       issued_at: t.issuedAt,
       expires_at: t.expiresAt,
     });
-    q.appendEvent.run(event.at, event.type, event.outcome, JSON.stringify(event));
+    audit.appendChained(record);
     return 'committed';
   });
 
@@ -111,14 +108,24 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
   });
 
   return {
-    commitExchange: (spend, token, event) => guard(() => commitExchange(spend, token, event)),
+    commitExchange: (spend, token, record) => guard(() => commitExchange.immediate(spend, token, record)),
     findTokenByHash: (hash) => guard(() => toRecord(q.byHash.get(hash))),
     getToken: (id) => guard(() => toRecord(q.byId.get(id))),
     revokeToken: (id, reason, by, at) => guard(() => revoke(id, reason, by, at)),
     revocationEpoch: () => guard(() => q.epoch.get()!.seq),
     listTokens: (filter = {}) => guard(() => listTokens(db, filter)),
-    appendEvent: (e) => guard(() => void q.appendEvent.run(e.at, e.type, e.outcome, JSON.stringify(e))),
-    listEvents: (limit = 100) => guard(() => q.listEvents.all(limit).map((r) => JSON.parse(r.body) as BrokerEvent)),
+    appendAudit: (record) => audit.append(record),
+    queryAudit: (filter) => guard(() => audit.query(filter)),
+    auditSession: (id) => guard(() => audit.session(id)),
+    verifyAudit: () => guard(() => audit.verify()),
+    closeInterrupted: async (now) => {
+      const orphans = await guard(() => audit.orphans());
+      for (const request of orphans) {
+        const { type: _type, data: _data, ...same } = request;
+        await audit.append({ ...same, type: 'proxy.outcome', at: now, outcome: 'interrupted', reason: 'broker_restarted' });
+      }
+      return orphans.length;
+    },
     pruneJtis: (now) => guard(() => q.pruneJtis.run(now).changes),
     ping: () => guard(() => void q.ping.get()),
     close: () => guard(() => void (db.open && db.close())),

@@ -1,3 +1,4 @@
+import type { AuditFilter, AuditRecord, ChainCheck, StoredAuditRecord } from '../audit/audit-record.ts';
 import type { Scope } from '../config/schema.ts';
 
 /** The claims a token was minted for, kept so every later call can be tied back to them. */
@@ -38,25 +39,6 @@ export interface TokenRecord {
   revokedBy?: string;
 }
 
-/** One thing that happened (an exchange, a revocation…). Holds hashes, never secrets. */
-export interface BrokerEvent {
-  type: 'token.exchange' | 'token.revoke';
-  at: number;
-  outcome: 'granted' | 'denied' | 'revoked' | 'error';
-  reason?: string;
-  requestId?: string;
-  issuer?: string;
-  policy?: string;
-  tokenId?: string;
-  /** SHA-256 of the minted skillgate token. */
-  tokenHash?: string;
-  /** SHA-256 of the presented OIDC token, so an operator can find the attempt of a known token. */
-  subjectTokenHash?: string;
-  /** The claims (verified, or marked unverified in `detail`) of the caller. */
-  claims?: Record<string, unknown>;
-  detail?: Record<string, unknown>;
-}
-
 /** A used OIDC token id, kept until the token's exp (plus tolerance) so it cannot be replayed. */
 export interface JtiSpend {
   iss: string;
@@ -88,7 +70,7 @@ export interface Store {
    * either all three are durable or none is. 'replayed' (nothing written) when the jti was spent
    * before, atomically across every broker sharing the store.
    */
-  commitExchange(spend: JtiSpend, token: TokenRecord, event: BrokerEvent): Promise<'committed' | 'replayed'>;
+  commitExchange(spend: JtiSpend, token: TokenRecord, audit: AuditRecord): Promise<'committed' | 'replayed'>;
   findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   /** Marks a token revoked; false when it was unknown or already revoked. */
@@ -99,8 +81,14 @@ export interface Store {
    * proxy's token cache is kept only while it stays the same, so a revocation bites on the next request.
    */
   revocationEpoch(): Promise<number>;
-  appendEvent(event: BrokerEvent): Promise<void>;
-  listEvents(limit?: number): Promise<BrokerEvent[]>;
+  /** Appends to the hash-chained audit log; resolves once durably committed (group commit). */
+  appendAudit(record: AuditRecord): Promise<StoredAuditRecord>;
+  queryAudit(filter: AuditFilter): Promise<{ records: StoredAuditRecord[]; nextCursor: number | undefined }>;
+  auditSession(sessionId: string): Promise<StoredAuditRecord[]>;
+  /** Walks the whole chain and names the first broken link. */
+  verifyAudit(): Promise<ChainCheck>;
+  /** Closes `proxy.request` records that never got an outcome (a crash) as `interrupted`; returns how many. */
+  closeInterrupted(now: number): Promise<number>;
   /** Drops used-jti rows whose token has expired (they can no longer be replayed). */
   pruneJtis(now: number): Promise<number>;
   ping(): Promise<void>;

@@ -63,7 +63,8 @@ describe('B-53 same token twice', () => {
     expect((await b.exchange(token)).status).toBe(200);
     expect(outcome(await b.exchange(token))).toEqual(REPLAYED);
 
-    const events = (await b.store.listEvents()).filter((e) => e.claims?.['jti'] === jtiOf(token));
+    const { records } = await b.store.queryAudit({ type: 'token.exchange' });
+    const events = records.filter((e) => (e.data?.['claims'] as Record<string, unknown> | undefined)?.['jti'] === jtiOf(token));
     expect(events.map((e) => [e.outcome, e.reason]).sort()).toEqual([
       ['denied', 'replayed'],
       ['granted', undefined],

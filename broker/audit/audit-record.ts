@@ -1,0 +1,63 @@
+/**
+ * One line of the audit trail. Everything the broker does that a security review asks about —
+ * exchanges, revocations, proxied requests and their outcomes, denials, approvals, budget
+ * refusals, reconciler actions — is one record. Records hold hashes, never a token or key, and
+ * bodies only after masking.
+ */
+export type AuditType =
+  | 'token.exchange'
+  | 'token.revoke'
+  | 'proxy.request'
+  | 'proxy.outcome'
+  | 'proxy.denied'
+  | 'approval.requested'
+  | 'approval.approved'
+  | 'approval.denied'
+  | 'approval.expired'
+  | 'approval.used'
+  | 'reconcile.revoke'
+  | 'reconcile.flag';
+
+export interface AuditRecord {
+  type: AuditType;
+  at: number;
+  requestId?: string;
+  /** The token id: all calls made with one token form a session. */
+  session?: string;
+  repository?: string;
+  repositoryId?: string;
+  runId?: string;
+  pr?: string;
+  actor?: string;
+  operation?: string;
+  /** granted / denied / ok / upstream_error / client_abort / interrupted / revoked … */
+  outcome?: string;
+  reason?: string;
+  data?: Record<string, unknown>;
+}
+
+/** A record as committed: its place in the chain and the hash that ties it to the one before. */
+export interface StoredAuditRecord extends AuditRecord {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  type?: string;
+  session?: string;
+  repository?: string;
+  repositoryId?: string;
+  runId?: string;
+  pr?: string;
+  actor?: string;
+  operation?: string;
+  outcome?: string;
+  since?: number;
+  until?: number;
+  /** Records after this sequence number (cursor pagination, oldest first). */
+  after?: number;
+  limit?: number;
+}
+
+export type ChainCheck = { ok: true; records: number; head: string } | { ok: false; records: number; brokenAt: number; problem: string };

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { AuditFilter, AuditRecord, ChainCheck, StoredAuditRecord } from '../audit/audit-record.ts';
+
+export const AUDIT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  session TEXT,
+  request_id TEXT,
+  repository TEXT,
+  repository_id TEXT,
+  run_id TEXT,
+  pr TEXT,
+  actor TEXT,
+  operation TEXT,
+  outcome TEXT,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_session ON audit_log (session);
+CREATE INDEX IF NOT EXISTS audit_request ON audit_log (request_id);
+CREATE INDEX IF NOT EXISTS audit_repository ON audit_log (repository_id, seq);
+`;
+
+export const GENESIS = '0'.repeat(64);
+
+/** Columns copied out of the body for filtering; verify checks they still agree with the body. */
+const INDEXED = [
+  ['type', 'type'],
+  ['at', 'at'],
+  ['session', 'session'],
+  ['request_id', 'requestId'],
+  ['repository', 'repository'],
+  ['repository_id', 'repositoryId'],
+  ['run_id', 'runId'],
+  ['pr', 'pr'],
+  ['actor', 'actor'],
+  ['operation', 'operation'],
+  ['outcome', 'outcome'],
+] as const;
+
+interface AuditRow {
+  seq: number;
+  body: string;
+  prev_hash: string;
+  hash: string;
+  [column: string]: unknown;
+}
+
+/** `chainHash` ties a record to its predecessor: SHA-256 over its sequence number, the previous hash and its exact stored text. */
+export function chainHash(seq: number, prevHash: string, body: string): string {
+  return createHash('sha256').update(`${seq}\n${prevHash}\n${body}`).digest('hex');
+}
+
+/**
+ * `createSqliteAudit` gives the store its hash-chained, append-only audit log. Appends are
+ * group-committed: every record appended in one turn of the event loop is written in one
+ * IMMEDIATE transaction (serialised across processes sharing the file), and each append
+ * resolves only once its transaction has committed — write-ahead callers await that.
+ */
+export function createSqliteAudit(db: Database.Database, fail: (err: unknown) => Error) {
+  const q = {
+    last: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+    insert: db.prepare(`INSERT INTO audit_log (seq, at, type, session, request_id, repository, repository_id, run_id, pr, actor, operation, outcome, body, prev_hash, hash)
+      VALUES (@seq, @at, @type, @session, @request_id, @repository, @repository_id, @run_id, @pr, @actor, @operation, @outcome, @body, @prev_hash, @hash)`),
+    session: db.prepare<[string], AuditRow>('SELECT * FROM audit_log WHERE session = ? ORDER BY seq'),
+    all: db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY seq'),
+    orphans: db.prepare<[], { body: string }>(`SELECT r.body FROM audit_log r WHERE r.type = 'proxy.request'
+      AND NOT EXISTS (SELECT 1 FROM audit_log o WHERE o.request_id = r.request_id AND o.type = 'proxy.outcome')`),
+  };
+
+  /** Appends inside the caller's transaction. */
+  function appendChained(record: AuditRecord): StoredAuditRecord {
+    const last = q.last.get() ?? { seq: 0, hash: GENESIS };
+    const seq = last.seq + 1;
+    const body = JSON.stringify(record);
+    const hash = chainHash(seq, last.hash, body);
+    const row: Record<string, unknown> = { seq, body, prev_hash: last.hash, hash };
+    for (const [column, field] of INDEXED) row[column] = record[field] ?? null;
+    q.insert.run(row);
+    return { ...record, seq, prevHash: last.hash, hash };
+  }
+
+  const writeBatch = db.transaction((records: AuditRecord[]) => records.map(appendChained));
+  let queue: { record: AuditRecord; resolve: (r: StoredAuditRecord) => void; reject: (e: Error) => void }[] = [];
+
+  const flush = () => {
+    const batch = queue;
+    queue = [];
+    try {
+      const stored = writeBatch.immediate(batch.map((b) => b.record));
+      batch.forEach((b, i) => b.resolve(stored[i]!));
+    } catch (err) {
+      const error = fail(err);
+      for (const b of batch) b.reject(error);
+    }
+  };
+
+  return {
+    appendChained,
+    append(record: AuditRecord): Promise<StoredAuditRecord> {
+      return new Promise((resolve, reject) => {
+        if (queue.push({ record, resolve, reject }) === 1) setImmediate(flush);
+      });
+    },
+    query(f: AuditFilter): { records: StoredAuditRecord[]; nextCursor: number | undefined } {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      const eq = (column: string, value: string | undefined) => {
+        if (value !== undefined) {
+          where.push(`${column} = ?`);
+          args.push(value);
+        }
+      };
+      eq('type', f.type);
+      eq('session', f.session);
+      eq('repository', f.repository);
+      eq('repository_id', f.repositoryId);
+      eq('run_id', f.runId);
+      eq('pr', f.pr);
+      eq('actor', f.actor);
+      eq('operation', f.operation);
+      eq('outcome', f.outcome);
+      if (f.since !== undefined) (where.push('at >= ?'), args.push(f.since));
+      if (f.until !== undefined) (where.push('at < ?'), args.push(f.until));
+      if (f.after !== undefined) (where.push('seq > ?'), args.push(f.after));
+      const limit = Math.min(f.limit ?? 100, 1000);
+      const rows = db.prepare<unknown[], AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`).all(...args, limit + 1);
+      const records = rows.slice(0, limit).map(toStored);
+      return { records, nextCursor: rows.length > limit ? records.at(-1)!.seq : undefined };
+    },
+    session: (id: string) => q.session.all(id).map(toStored),
+    verify(): ChainCheck {
+      let prev = GENESIS;
+      let expected = 1;
+      for (const row of q.all.iterate()) {
+        const problem = checkRow(row, expected, prev);
+        if (problem) return { ok: false, records: expected - 1, brokenAt: row.seq, problem };
+        prev = row.hash;
+        expected++;
+      }
+      return { ok: true, records: expected - 1, head: prev };
+    },
+    /** Requests whose outcome was never written (the process died mid-call). */
+    orphans: (): AuditRecord[] => q.orphans.all().map((r) => JSON.parse(r.body) as AuditRecord),
+  };
+}
+
+function checkRow(row: AuditRow, expectedSeq: number, prevHash: string): string | undefined {
+  if (row.seq !== expectedSeq) return `record ${expectedSeq} is missing (next stored is ${row.seq})`;
+  if (row.prev_hash !== prevHash) return 'prev_hash does not match the hash of the record before';
+  if (chainHash(row.seq, row.prev_hash, row.body) !== row.hash) return 'hash does not match the record (its content was changed)';
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(row.body) as Record<string, unknown>;
+  } catch {
+    return 'body is not JSON';
+  }
+  for (const [column, field] of INDEXED) {
+    if ((row[column] ?? null) !== (body[field] ?? null)) return `column ${column} disagrees with the hashed body`;
+  }
+  return undefined;
+}
+
+function toStored(row: AuditRow): StoredAuditRecord {
+  return { ...(JSON.parse(row.body) as AuditRecord), seq: row.seq, prevHash: row.prev_hash, hash: row.hash };
+}
