@@ -1,5 +1,5 @@
 /**
- * Masker throughput: `npx tsx bench/mask.ts`. Prints MB/s (of input) for `maskText` and
+ * Masker throughput: `npx tsx bench/mask.ts`. Prints MB/s (of input, per CPU second) for `maskText` and
  * `maskJsonBody`, and for the stream masker on realistic SSE — one write per event, as the API
  * sends it, and in 16 KiB chunks — next to the SSE decoder alone, for scale. The proxy-level
  * ratio against a bare pass-through comes from the proxy benchmark, not from here.
@@ -34,7 +34,7 @@ function sse(event: string, data: unknown): string {
 /** One realistic streamed message: text deltas of 1-4 words, a tool call, a secret every ~300 deltas. */
 function message(deltas: number): string[] {
   const events = [
-    sse('message_start', { type: 'message_start', message: { id: 'msg_01Bench', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 25, output_tokens: 1 } } }),
+    sse('message_start', { type: 'message_start', message: { id: 'msg_01Bench', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 25, output_tokens: 1 } } }),
     sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
   ];
   for (let i = 0; i < deltas; i++) {
@@ -55,15 +55,21 @@ function message(deltas: number): string[] {
   return events;
 }
 
+// CPU time, not wall time: on a shared machine other processes would otherwise set the figure.
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 function measure(label: string, bytes: number, run: () => void): void {
   run(); // warm up
   let rounds = 0;
-  const start = process.hrtime.bigint();
+  const start = cpuSeconds();
   let elapsed = 0;
   while (elapsed < 1.5) {
     run();
     rounds++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+    elapsed = cpuSeconds() - start;
   }
   const mbps = (bytes * rounds) / elapsed / 1e6;
   console.log(`${label.padEnd(52)} ${mbps.toFixed(1).padStart(8)} MB/s`);

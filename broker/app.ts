@@ -6,6 +6,7 @@ import type { IssuerKeys } from './exchange/issuer-keys.ts';
 import { invalidRequest } from './errors.ts';
 import { generateId } from './exchange/token-format.ts';
 import { parseStrictJson, StrictJsonError } from './json/strict-json.ts';
+import { registerAuditRoutes } from './audit/audit-routes.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { replyWithError } from './http/error-reply.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './http/health-routes.ts';
@@ -72,7 +73,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const exchangeDeps = { issuers: config.issuers, policies: config.policies, keys, store, now };
   registerTokenRoutes(app, exchangeDeps);
   registerWhoamiRoute(app, exchangeDeps);
-  registerAdminRoutes(app, { store, now, requireOperator: createOperatorAuth(config.operators) });
+  const requireOperator = createOperatorAuth(config.operators);
+  registerAdminRoutes(app, { store, now, requireOperator });
+  registerAuditRoutes(app, { store, now, requireOperator, policies: config.policies });
   registerHealthRoutes(app, readinessChecks(deps), () => lifecycle.draining);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (deps.proxy) await registerProxyRoutes(app, deps.proxy);
@@ -89,7 +92,13 @@ function requestIds(): () => string {
 function readinessChecks({ config, store, keys, proxy }: Deps): ReadinessCheck[] {
   return [
     { name: 'store', check: () => store.ping().then(() => true) },
-    ...(proxy ? [{ name: 'upstream_credential', check: async () => proxy.upstream.credential.isUsable() || (await proxy.upstream.credential.current().then(() => true)) }] : []),
+    ...(proxy
+      ? [
+          { name: 'upstream_credential', check: async () => proxy.upstream.credential.isUsable() || (await proxy.upstream.credential.current().then(() => true)) },
+          // After a failed audit write, ready again only once the store takes writes.
+          { name: 'audit', check: async () => proxy.audit.isHealthy() || (await store.probeWrite().then(() => (proxy.audit.markHealthy(), true))) },
+        ]
+      : []),
     // Only issuers some policy uses: an unused built-in github issuer must not keep an offline broker unready.
     ...config.issuers.filter((spec) => config.policies.some((p) => p.issuer === spec)).map((spec) => ({
       name: `issuer:${spec.name}`,

@@ -19,6 +19,9 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   for (const warning of config.warnings) logger.warn({ config: config.source }, warning);
   const store = openSqliteStore(config.storePath);
   const keys = createIssuerKeys();
+  // Calls cut short by a crash have a request record and no outcome: close them before serving.
+  const interrupted = await store.closeInterrupted(Date.now());
+  if (interrupted > 0) logger.warn({ interrupted }, 'closed proxied calls left open by a previous run as interrupted');
   const proxy = createProxyDeps(config, store, Date.now);
   const lifecycle = { draining: false };
   const app = await buildApp({ config, store, keys, now: Date.now, logger, lifecycle, ...(proxy && { proxy }) });

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApprovalGate } from '../approvals/approval-gate.ts';
+import type { BudgetGate } from '../budgets/budget-gate.ts';
 import type { CompiledPolicy } from '../policy/compile-policies.ts';
+import type { TokenRecord } from '../store/store.ts';
 import type { createAuthenticator } from './authenticate.ts';
 import { authorize } from './authorize.ts';
 import { classifyRequest } from './classify.ts';
@@ -8,6 +12,7 @@ import { guardRequest } from './guard.ts';
 import type { Masker } from './mask/masker.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { OpenStreams } from './open-streams.ts';
+import type { ProxyAudit } from './record.ts';
 import { readRequestBody } from './request-body.ts';
 import { relayMasked } from './respond.ts';
 import { rewriteResultsUrl } from './results-url.ts';
@@ -15,39 +20,79 @@ import { rewriteResultsUrl } from './results-url.ts';
 export interface ProxyDeps {
   authenticate: ReturnType<typeof createAuthenticator>;
   policies: ReadonlyMap<string, CompiledPolicy>;
+  approvals: ApprovalGate;
+  budgets: BudgetGate;
+  audit: ProxyAudit;
   upstream: Upstream;
   masker: Masker;
   streams: OpenStreams;
   metrics: ProxyMetrics;
   publicUrl: string;
   maxRequestBytes: number;
+  auditBodyBytes: number;
+  now: () => number;
 }
 
-/** What the pipeline learnt, for metrics and logs, even when a later stage refused. */
+/** What the pipeline learnt, for metrics, logs and the denial record, even when a later stage refused. */
 export interface ProxyTrace {
+  token?: TokenRecord;
   operation?: string;
   route?: string;
 }
 
 /**
  * `proxyRequest` enforces one call to the Anthropic API:
- * authenticate → classify → authorize → guard → forward → mask.
- * Each stage throws a ProxyError to refuse; none writes a reply but the last.
+ * authenticate → classify → authorize → guard → approve → budget → record(request) → forward → mask → record(outcome).
+ * Each stage throws a ProxyError to refuse; none writes a reply but the mask stage.
  */
 export async function proxyRequest(request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps, trace: ProxyTrace): Promise<void> {
-  const token = await deps.authenticate(request.headers);
+  const startedAt = deps.now();
+  const token = (trace.token = await deps.authenticate(request.headers));
   const route = classifyRequest(request.method, request.url, request.headers);
   Object.assign(trace, { operation: route.operation, route: route.route });
   const grant = authorize(route.operation, token, deps.policies.get(token.policy));
   const body = await readRequestBody(request, route, deps.maxRequestBytes);
   const checked = guardRequest({ classified: route, betas: body.betas, body: body.json, uploads: body.uploads, grant, policyName: token.policy });
+  const forwardBody = checked.forwardBody ?? body.raw;
+
+  await deps.approvals.approve({ token, grant, route, body: body.json, fingerprint: fingerprint(request.method, route.upstreamPath, forwardBody), requestId: request.id, ...justification(request) });
+  const reservation = await deps.budgets.reserve({ token, grant, route, body: body.json });
+  try {
+    await deps.audit.request(request.id, token, route, body.json, body.uploads);
+  } catch (err) {
+    await reservation.settle({ inputTokens: 0, outputTokens: 0 });
+    throw err;
+  }
 
   const abort = new AbortController();
   // The response closing before it finished means the caller went away: stop paying upstream for it.
   reply.raw.once('close', () => reply.raw.writableFinished || abort.abort());
-  const upstream = await forward({ method: request.method, path: route.upstreamPath, clientHeaders: request.headers, body: checked.forwardBody ?? body.raw, signal: abort.signal }, deps.upstream);
+  let relayed;
+  try {
+    const upstream = await forward({ method: request.method, path: route.upstreamPath, clientHeaders: request.headers, body: forwardBody, signal: abort.signal }, deps.upstream);
+    const rewrite = route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
+    relayed = await relayMasked(reply, upstream, deps.masker, deps.streams, { captureBytes: deps.auditBodyBytes, ...(rewrite && { rewrite }) });
+  } catch (err) {
+    // Nothing usable came back. What upstream charged is unknown, so the hold stays spent.
+    await reservation.settle(undefined);
+    await deps.audit.outcome(request.id, token, route, { status: 502, ended: 'upstream_error', masked: 0 }, startedAt);
+    throw err;
+  }
+  void relayed.done.then(async (end) => {
+    deps.metrics.maskedSecrets.inc({ operation: route.operation }, end.masked);
+    await reservation.settle(end.usage);
+    await deps.audit.outcome(request.id, token, route, end, startedAt);
+  });
+}
 
-  const rewrite = route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
-  const relayed = await relayMasked(reply, upstream, deps.masker, deps.streams, rewrite);
-  reply.raw.once('close', () => deps.metrics.maskedSecrets.inc({ operation: route.operation }, relayed.masked()));
+/** The exact request an approval is bound to: method, upstream path and the bytes that would be forwarded. */
+function fingerprint(method: string, path: string, body: Buffer | undefined): string {
+  const hash = createHash('sha256').update(`${method} ${path}\n`);
+  if (body) hash.update(body);
+  return hash.digest('hex');
+}
+
+function justification(request: FastifyRequest): { justification?: string } {
+  const value = request.headers['x-skillgate-justification'];
+  return typeof value === 'string' && value.trim() !== '' ? { justification: value.trim().slice(0, 500) } : {};
 }

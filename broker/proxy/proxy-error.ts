@@ -21,6 +21,8 @@ export class ProxyError extends Error {
     /** Stable reason code for audit, metrics and tests. */
     readonly reason: string,
     message: string,
+    /** Sent as `error.details` (SDK 1.x reads `error_code` from it); never holds a secret. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -35,7 +37,7 @@ export const permissionDenied = (reason: string, message: string) => new ProxyEr
 /** `routeNotFound` is a 404 for a path that is not part of the proxied API surface. */
 export const routeNotFound = (reason: string, message: string) => new ProxyError(404, 'not_found_error', reason, message);
 
-/** `anthropicErrorBody` renders the envelope: `{type: 'error', error: {type, message}, request_id}`. */
+/** `anthropicErrorBody` renders the envelope: `{type: 'error', error: {type, message, details?}, request_id}`. */
 export function anthropicErrorBody(err: ProxyError, requestId: string) {
-  return { type: 'error', error: { type: err.type, message: err.message }, request_id: requestId };
+  return { type: 'error', error: { type: err.type, message: err.message, ...(err.details && { details: err.details }) }, request_id: requestId };
 }

@@ -3,12 +3,18 @@ import { Pool } from 'undici';
 import type { Config } from '../config/load-config.ts';
 import { createCredentialProvider, type CredentialProvider } from '../credentials/index.ts';
 import type { Store } from '../store/store.ts';
+import { allowAll } from '../approvals/approval-gate.ts';
+import { unlimited } from '../budgets/budget-gate.ts';
 import { createAuthenticator } from './authenticate.ts';
+import { createProxyAudit } from './record.ts';
 import { createMasker, type Masker } from './mask/masker.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { createOpenStreams } from './open-streams.ts';
 import { proxyRequest, type ProxyDeps, type ProxyTrace } from './pipeline.ts';
 import { anthropicErrorBody, ProxyError } from './proxy-error.ts';
+
+/** How much of each request and response body the audit trail keeps for replay. */
+const AUDIT_BODY_BYTES = 64 * 1024;
 
 /** `createProxyDeps` builds the proxy's parts from config: pool, credential, masker, metrics. */
 export function createProxyDeps(config: Config, store: Store, now: () => number): ProxyDeps | undefined {
@@ -25,6 +31,11 @@ export function createProxyDeps(config: Config, store: Store, now: () => number)
   return {
     authenticate: createAuthenticator(store, now),
     policies: new Map(config.policies.map((p) => [p.name, p])),
+    approvals: allowAll,
+    budgets: unlimited,
+    audit: createProxyAudit(store, masker, { bodyBytes: AUDIT_BODY_BYTES, now }),
+    auditBodyBytes: AUDIT_BODY_BYTES,
+    now,
     upstream: {
       origin: u.origin,
       pool: new Pool(u.origin, { connections: 256, connectTimeout: 10_000, keepAliveTimeout: 30_000 }),
@@ -83,9 +94,11 @@ export async function registerProxyRoutes(app: FastifyInstance, deps: ProxyDeps)
   });
 }
 
-function replyProxyError(err: FastifyError, request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): FastifyReply {
+async function replyProxyError(err: FastifyError, request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps): Promise<FastifyReply> {
   const e = toProxyError(err);
-  const operation = (request as { proxyTrace?: ProxyTrace }).proxyTrace?.operation ?? 'unclassified';
+  const trace = (request as { proxyTrace?: ProxyTrace }).proxyTrace;
+  const operation = trace?.operation ?? 'unclassified';
+  await deps.audit.denied(request.id, trace?.token, trace?.operation, e);
   const decision = e.status >= 500 ? 'error' : 'denied';
   deps.metrics.requests.inc({ operation, decision, reason: e.reason });
   if (e.reason === 'upstream_unreachable') deps.metrics.upstreamErrors.inc({ operation, status: 'unreachable' });

@@ -2,68 +2,117 @@ import type { Readable } from 'node:stream';
 import { PassThrough, Transform } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
+import type { Usage } from '../budgets/budget-gate.ts';
 import { responseHeaders } from './forward.ts';
 import type { Masker } from './mask/masker.ts';
 import { createStreamMasker } from './mask/mask-stream.ts';
 import type { OpenStreams } from './open-streams.ts';
+import { ProxyError } from './proxy-error.ts';
+import { createCapture, usageFromMessage, usageFromSse } from './response-capture.ts';
 
 /** Largest non-streaming upstream body the proxy buffers to mask (JSON bodies are far smaller). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 const SSE_ERROR = 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"the upstream stream ended unexpectedly"}}\n\n';
 
-export interface Relayed {
-  /** Secrets replaced in what the caller received. */
-  masked(): number;
+/** How a relayed response ended, for the outcome record, budgets and metrics. */
+export interface RelayEnd {
+  status: number;
+  ended: 'complete' | 'client_abort' | 'upstream_error' | 'shutdown';
+  masked: number;
+  usage?: Usage;
+  /** What the caller saw (masked), capped, for session replay. */
+  response?: { body: string; truncated: boolean; stream: boolean };
+}
+
+export interface RelayOptions {
+  /** Lets batch responses point results_url at the proxy. */
+  rewrite?: (body: unknown) => unknown;
+  /** How much of the masked response is kept for the audit trail. */
+  captureBytes: number;
 }
 
 /**
  * `relayMasked` is the proxy's last stage: it sends the upstream response to the caller with
  * every secret masked. SSE is relayed event by event as it arrives (the masker holds back only a
  * bounded tail that could be the start of a secret); JSON and text bodies are masked whole;
- * binary downloads pass through. `rewrite` lets batch responses point results_url at the proxy.
+ * binary downloads pass through. `done` settles when the caller's connection is finished with.
  */
-export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.ResponseData, masker: Masker, streams: OpenStreams, rewrite?: (body: unknown) => unknown): Promise<Relayed> {
+export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.ResponseData, masker: Masker, streams: OpenStreams, opts: RelayOptions): Promise<{ done: Promise<RelayEnd> }> {
+  const encoding = upstream.headers['content-encoding'];
+  // Masking reads plain text; a compressed body would pass through unread. We asked for identity.
+  if (encoding !== undefined && encoding !== 'identity') {
+    await upstream.body.dump();
+    throw new ProxyError(502, 'api_error', 'upstream_encoding', 'the upstream answered with a compressed body the proxy cannot inspect');
+  }
   const headers = responseHeaders(upstream.headers);
   const type = headers['content-type'] ?? '';
-  reply.status(upstream.statusCode).headers(headers);
+  const status = upstream.statusCode;
+  reply.status(status).headers(headers);
+  const closed = new Promise<boolean>((resolve) => reply.raw.once('close', () => resolve(reply.raw.writableFinished)));
 
   if (type.startsWith('text/event-stream')) {
     const streamMasker = createStreamMasker(masker);
+    const capture = createCapture(opts.captureBytes);
+    let ended: RelayEnd['ended'] | undefined;
     const mask = new Transform({
-      transform: (chunk: Buffer, _enc, done) => done(null, streamMasker.push(chunk)),
-      flush: (done) => done(null, streamMasker.end()),
+      transform: (chunk: Buffer, _enc, done) => {
+        const out = streamMasker.push(chunk);
+        capture.add(out);
+        done(null, out);
+      },
+      flush: (done) => {
+        const out = streamMasker.end();
+        capture.add(out);
+        done(null, out);
+      },
     });
     const out = new PassThrough();
-    // Ending early (upstream failure, shutdown) drops the masker's held-back tail: it is never flushed raw.
-    const endWithError = () => {
+    // Ending early drops the masker's held-back tail: it is never flushed raw.
+    const endWithError = (why: RelayEnd['ended']) => () => {
+      ended ??= why;
       mask.unpipe(out);
       upstream.body.destroy();
       if (!out.writableEnded) out.end(SSE_ERROR);
     };
-    upstream.body.on('error', endWithError);
+    upstream.body.on('error', endWithError('upstream_error'));
     upstream.body.pipe(mask).pipe(out);
-    const unregister = streams.add(endWithError);
+    const unregister = streams.add(endWithError('shutdown'));
     out.once('close', unregister);
     reply.header('cache-control', 'no-cache');
     void reply.send(out);
-    return { masked: () => streamMasker.count };
+    const done = closed.then((finished): RelayEnd => {
+      const text = capture.text();
+      const usage = usageFromSse(text.head, text.tail);
+      return { status, ended: ended ?? (finished ? 'complete' : 'client_abort'), masked: streamMasker.count, ...(usage && { usage }), response: { body: text.head, truncated: text.truncated, stream: true } };
+    });
+    return { done };
   }
 
   if (type.startsWith('application/json') || type.startsWith('text/')) {
     const raw = await readCapped(upstream.body);
+    let sent: Buffer;
+    let masked: number;
     if (type.startsWith('application/json')) {
-      const { body, count } = masker.maskJsonBody(raw);
-      void reply.send(rewrite ? Buffer.from(JSON.stringify(rewrite(JSON.parse(body.toString('utf8'))))) : body);
-      return { masked: () => count };
+      const result = masker.maskJsonBody(raw);
+      sent = opts.rewrite ? Buffer.from(JSON.stringify(opts.rewrite(JSON.parse(result.body.toString('utf8'))))) : result.body;
+      masked = result.count;
+    } else {
+      const result = masker.maskText(raw.toString('utf8'));
+      sent = Buffer.from(result.text);
+      masked = result.count;
     }
-    const { text, count } = masker.maskText(raw.toString('utf8'));
-    void reply.send(text);
-    return { masked: () => count };
+    void reply.send(sent);
+    const text = sent.subarray(0, opts.captureBytes).toString('utf8');
+    const done = closed.then((finished): RelayEnd => {
+      const usage = type.startsWith('application/json') ? usageFromMessage(sent) : undefined;
+      return { status, ended: finished ? 'complete' : 'client_abort', masked, ...(usage && { usage }), response: { body: text, truncated: sent.length > opts.captureBytes, stream: false } };
+    });
+    return { done };
   }
 
   void reply.send(upstream.body);
-  return { masked: () => 0 };
+  return { done: closed.then((finished): RelayEnd => ({ status, ended: finished ? 'complete' : 'client_abort', masked: 0 })) };
 }
 
 async function readCapped(body: Readable): Promise<Buffer> {
@@ -71,7 +120,7 @@ async function readCapped(body: Readable): Promise<Buffer> {
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BUFFERED_BYTES) throw new Error('upstream body too large to mask');
+    if (size > MAX_BUFFERED_BYTES) throw new ProxyError(502, 'api_error', 'upstream_body_too_large', 'the upstream answer is too large for the proxy to inspect');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -83,6 +83,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
 
   const audit = createSqliteAudit(db, unavailable);
 
+  const probe = db.transaction(() => undefined);
   const commitExchange = db.transaction((spend: JtiSpend, t: TokenRecord, record: AuditRecord): 'committed' | 'replayed' => {
     if (q.consumeJti.run(spend.iss, spend.jti, spend.expiresAt).changes === 0) return 'replayed';
     q.insertToken.run({
@@ -128,6 +129,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     },
     pruneJtis: (now) => guard(() => q.pruneJtis.run(now).changes),
     ping: () => guard(() => void q.ping.get()),
+    probeWrite: () => guard(() => probe.immediate()),
     close: () => guard(() => void (db.open && db.close())),
   };
 }

@@ -92,5 +92,7 @@ export interface Store {
   /** Drops used-jti rows whose token has expired (they can no longer be replayed). */
   pruneJtis(now: number): Promise<number>;
   ping(): Promise<void>;
+  /** Takes and releases the write lock: proves the store can write right now (readiness). */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }

@@ -107,7 +107,7 @@ export const MESSAGE_START = sse('message_start', {
     id: 'msg_01Mask0000000000000000001',
     type: 'message',
     role: 'assistant',
-    model: 'claude-sonnet-4-5-20250929',
+    model: 'claude-sonnet-4-6',
     content: [],
     stop_reason: null,
     stop_sequence: null,
@@ -229,5 +229,5 @@ export async function sdkFinalMessage(bytes: Buffer): Promise<Anthropic.Message>
     maxRetries: 0,
     fetch: async () => responseOf([bytes]),
   });
-  return client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+  return client.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
 }

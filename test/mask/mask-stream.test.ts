@@ -83,11 +83,18 @@ describe('hold-back', () => {
     expect(accumulate(events)[0]?.text).toBe('key: sk-ant-api03');
   });
 
-  it('releases text held at the end of an upstream that stopped mid-block, masked as final', () => {
-    const cut = (tail: string) => MESSAGE_START + blockStart(0, { type: 'text', text: '' }) + textDelta(0, tail);
-    expect(accumulate(parseEvents(Buffer.from(mask(cut('tail sk-ant-api0')))))[0]?.text).toBe('tail sk-ant-api0');
+  it('releases held text, masked as final, when a block or message completes without a stop', () => {
+    const unstopped = (tail: string) => MESSAGE_START + blockStart(0, { type: 'text', text: '' }) + textDelta(0, tail) + MESSAGE_END;
+    expect(accumulate(parseEvents(Buffer.from(mask(unstopped('tail sk-ant-api0')))))[0]?.text).toBe('tail sk-ant-api0');
     // Cut short, the key is still one by the family backstop.
-    expect(accumulate(parseEvents(Buffer.from(mask(cut(`tail ${apiKey.slice(0, 40)}`)))))[0]?.text).toBe(`tail ${maskMarker('anthropic-token')}`);
+    expect(accumulate(parseEvents(Buffer.from(mask(unstopped(`tail ${apiKey.slice(0, 40)}`)))))[0]?.text).toBe(`tail ${maskMarker('anthropic-token')}`);
+  });
+
+  it('drops held text when the upstream body ends before message_stop (security.md M-15)', () => {
+    const truncated = MESSAGE_START + blockStart(0, { type: 'text', text: '' }) + textDelta(0, `tail ${exactValue.slice(0, 15)}`);
+    const out = mask(truncated);
+    expect(out).not.toContain(exactValue.slice(0, 15));
+    expect(accumulate(parseEvents(Buffer.from(out)))[0]?.text).toBe('tail ');
   });
 
   it('masks text carried by content_block_start as the first piece of the block', () => {
@@ -95,24 +102,26 @@ describe('hold-back', () => {
     expect(accumulate(parseEvents(Buffer.from(mask(stream))))[0]?.text).toBe(`start ${API} end`);
   });
 
-  it('holds a long candidate no longer than maxHoldBack', () => {
-    const small = createMasker({ maxHoldBack: 64 });
-    const run = `AKIA${'Q'.repeat(300)}`; // an access-key prefix, but far too long to be one
+  it('sends a candidate that outgrows maxHoldBack masked, even before it is a match (fail closed)', () => {
+    const small = createMasker({ maxHoldBack: 256 });
+    const run = `AKIA${'Q'.repeat(1000)}`; // an access-key prefix, far too long to be one
     const sm = createStreamMasker(small);
-    let sent = '';
-    sm.push(Buffer.from(MESSAGE_START + blockStart(0, { type: 'text', text: '' })));
+    const outs = [sm.push(Buffer.from(MESSAGE_START + blockStart(0, { type: 'text', text: '' })))];
+    let firstMarkerAt = -1;
     for (let i = 0; i < run.length; i += 10) {
-      const out = sm.push(Buffer.from(textDelta(0, run.slice(i, i + 10))));
-      sent += accumulate([{ event: null, data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } }, ...parseEvents(out)])[0]?.text ?? '';
-      expect(Math.min(i + 10, run.length) - sent.length).toBeLessThanOrEqual(64);
+      outs.push(sm.push(Buffer.from(textDelta(0, run.slice(i, i + 10)))));
+      if (firstMarkerAt === -1 && Buffer.concat(outs).includes(maskMarker('aws-access-key-id'))) firstMarkerAt = i + 10;
     }
-    sent += accumulate([{ event: null, data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } }, ...parseEvents(sm.end())])[0]?.text ?? '';
-    expect(sent).toBe(run);
+    outs.push(sm.push(Buffer.from(textDelta(0, ' after') + blockStop(0) + MESSAGE_END)), sm.end());
+    expect(firstMarkerAt).toBeGreaterThan(256);
+    expect(firstMarkerAt).toBeLessThanOrEqual(256 + 10);
+    expect(accumulate(parseEvents(Buffer.concat(outs)))[0]?.text).toBe(`${maskMarker('aws-access-key-id')} after`);
+    expect(small.maskText(`${run} after`).count).toBe(0); // the one place a stream masks more than the whole text
   });
 
   it('masks a secret that outgrows maxHoldBack once, as soon as it does, and swallows the rest of it', () => {
-    const small = createMasker({ maxHoldBack: 64 });
-    const long = `sk-ant-oat01-${'z'.repeat(500)}`;
+    const small = createMasker({ maxHoldBack: 256 });
+    const long = `sk-ant-oat01-${'z'.repeat(1500)}`;
     const sm = createStreamMasker(small);
     const outs: Buffer[] = [sm.push(Buffer.from(MESSAGE_START + blockStart(0, { type: 'text', text: '' })))];
     for (let i = 0; i < long.length; i += 25) outs.push(sm.push(Buffer.from(textDelta(0, long.slice(i, i + 25)))));
@@ -125,9 +134,27 @@ describe('hold-back', () => {
   });
 
   it('holds a whole window for an operator rule without a literal prefix', () => {
-    const windowed = createMasker({ patterns: [{ name: 'ticket', regex: /[0-9]{4}-[0-9]{4}-[0-9]{4}/g }], builtinPatterns: false, maxHoldBack: 64 });
+    const windowed = createMasker({ patterns: [{ name: 'ticket', regex: /[0-9]{4}-[0-9]{4}-[0-9]{4}/g }], builtinPatterns: false, maxHoldBack: 256 });
     const pieces = ['card 1234-5', '678-9012 ok'];
     expect(accumulate(parseEvents(Buffer.from(mask(textMessage(pieces), windowed))))[0]?.text).toBe('card [MASKED:ticket] ok');
+  });
+
+  it.each([
+    ['a derived prefix', /acme_[a-z0-9]{12}/g, ['see acme', '_abc', 'def123456 now'], 'see [MASKED:op] now'],
+    ['a case-insensitive prefix', /internal-[a-z]{6}/giu, ['see INTER', 'NAL-ABC', 'DEF now'], 'see [MASKED:op] now'],
+    ['a leading \\b that needs the text before the piece', /\bacme-[0-9]{4}/g, ['xacme-12', '34 and acme-', '5678.'], 'xacme-1234 and [MASKED:op].'],
+  ])('masks an operator rule with %s across deltas', (_, regex, pieces, expected) => {
+    const op = createMasker({ patterns: [{ name: 'op', regex }], builtinPatterns: false });
+    expect(accumulate(parseEvents(Buffer.from(mask(textMessage(pieces), op))))[0]?.text).toBe(expected);
+    expect(op.maskText(pieces.join('')).text).toBe(expected);
+  });
+
+  it('masks a delta that is not in Anthropic\'s exact form, extra fields included', () => {
+    const odd = (text: string, extra: unknown) => sse('content_block_delta', { index: 0, type: 'content_block_delta', delta: { text, type: 'text_delta' }, extra });
+    const stream = MESSAGE_START + blockStart(0, { type: 'text', text: '' }) + odd(`a ${apiKey.slice(0, 50)}`, 'x') + odd(`${apiKey.slice(50)} b`, { note: apiKey }) + blockStop(0) + MESSAGE_END;
+    const out = mask(stream);
+    expect(out).not.toContain(apiKey.slice(50, 70));
+    expect(accumulate(parseEvents(Buffer.from(out)))[0]?.text).toBe(`a ${API} b`);
   });
 
   it('uses an exact value added while a stream is running', () => {

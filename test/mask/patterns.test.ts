@@ -169,6 +169,7 @@ describe('operator rules', () => {
     ['(?:a|b)_key', ''],
     ['foo_[a-z]+|bar_[a-z]+', ''],
     ['^anchored', ''],
+    ['\\bacme-[0-9]+', 'acme-'],
   ])('derives the streaming prefix of /%s/ as "%s"', (source, literal) => {
     expect(leadingLiteral(source)).toBe(literal);
   });

@@ -18,6 +18,10 @@ import type { RecordedRequest } from './recording.ts';
  *   x-stub-fault: stream-reset[=N]        reset the connection after N events (default 1)
  *
  * Stream faults only affect SSE replies; JSON replies ignore them.
+ *
+ * Queue only (a URL does not fit the header syntax): `{ kind: 'redirect', status: 307, location }`
+ * answers a 3xx to `location` with an empty body, as a hijacked or misconfigured upstream would
+ * (security.md C-29: the proxy must not follow it, least of all with the real key).
  */
 export interface FaultMatch {
   /** Upper-case method; any when absent. */
@@ -36,6 +40,7 @@ export type Fault = FaultMatch &
     | { kind: 'status'; status: number; shouldRetry?: boolean; retryAfterSeconds?: number; message?: string }
     | { kind: 'reset' }
     | { kind: 'slow-first-byte'; delayMs: number }
+    | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string }
     | StreamFault
   );
 
@@ -117,6 +122,9 @@ export async function applyFault(ctx: StubContext, fault: Fault): Promise<'done'
     case 'slow-first-byte':
       await sleep(fault.delayMs);
       return 'continue';
+    case 'redirect':
+      ctx.res.writeHead(fault.status, { location: fault.location, 'content-length': '0' }).end();
+      return 'done';
     default:
       ctx.streamFault = fault;
       return 'continue';

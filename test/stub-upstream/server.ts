@@ -59,6 +59,11 @@ export interface StubUpstream {
   url: string;
   /** Every request received, in arrival order. */
   requests: RecordedRequest[];
+  /**
+   * Requests whose response closed before it was complete: the client went away mid-reply (a proxy
+   * that aborts its upstream call when its own caller aborts, security.md M-15), or a reset fault.
+   */
+  aborted: RecordedRequest[];
   /** Replace the accepted keys (simulates key rotation). */
   setApiKeys(keys: string[]): void;
   /** Queue a fault for the next request it matches. */
@@ -87,9 +92,10 @@ export async function startStubUpstream(opts: StubUpstreamOptions = {}): Promise
     batches: new BatchStore(),
   };
   const requests: RecordedRequest[] = [];
+  const aborted: RecordedRequest[] = [];
   const faults = new FaultQueue();
   const server = createServer((req, res) => {
-    void handle(req, res, { state, requests, faults });
+    void handle(req, res, { state, requests, aborted, faults });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -101,6 +107,7 @@ export async function startStubUpstream(opts: StubUpstreamOptions = {}): Promise
   return {
     url,
     requests,
+    aborted,
     setApiKeys: (keys) => {
       state.settings.apiKeys = [...keys];
     },
@@ -119,6 +126,7 @@ export async function startStubUpstream(opts: StubUpstreamOptions = {}): Promise
 interface Shared {
   state: StubState;
   requests: RecordedRequest[];
+  aborted: RecordedRequest[];
   faults: FaultQueue;
 }
 
@@ -134,6 +142,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, shared: Shared)
   }
   const { record, parts } = recorded;
   shared.requests.push(record);
+  res.once('close', () => {
+    if (!res.writableFinished) shared.aborted.push(record);
+  });
   const ctx: StubContext = { req, res, record, parts, params: {}, requestId, state: shared.state, streamFault: undefined };
   try {
     await serve(ctx, shared.faults);

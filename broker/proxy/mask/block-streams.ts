@@ -49,6 +49,12 @@ export class BlockStreams {
     return open.stream.push(piece);
   }
 
+  /** `discard` drops every block's held text unsent: the message ended abnormally (security.md M-15). */
+  discard(): void {
+    for (const { stream } of this.#open.values()) this.#closedCount += stream.count;
+    this.#open.clear();
+  }
+
   /** `flush` ends the streams of one block (and one field of it, if given), or of every block, and returns their remainders. */
   flush(index?: number, field?: StreamedField): Remainder[] {
     const remainders: Remainder[] = [];

@@ -10,7 +10,11 @@ import { SseParser, type SseEvent } from './sse-parser.ts';
 export interface StreamMasker {
   /** Bytes ready to send now (may be empty). */
   push(chunk: Buffer): Buffer;
-  /** Flushes held text at the normal end of the upstream body. On an abort, drop the masker instead: held text is never sent. */
+  /**
+   * Call at the end of the upstream body. Held text goes out only if the message completed
+   * (`message_stop` was seen); a body that stops short is an abnormal end and its held text is
+   * dropped. On an abort or reset, drop the masker without calling `end()`.
+   */
   end(): Buffer;
   /** Replacements made so far. */
   readonly count: number;
@@ -37,8 +41,6 @@ function streamedField(deltaType: unknown): StreamedField | undefined {
   return undefined;
 }
 
-/** Events after which no held text of the message may stay behind. */
-const MESSAGE_END = new Set(['message_delta', 'message_stop', 'error']);
 const EMPTY = Buffer.alloc(0);
 /** Event names that need no masking (checked on every event, so worth a shortcut). */
 const KNOWN_EVENTS = new Set(['message_start', 'message_delta', 'message_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'ping', 'error']);
@@ -48,6 +50,7 @@ class SseMasker implements StreamMasker {
   readonly #parser = new SseParser();
   readonly #blocks: BlockStreams;
   #leafCount = 0;
+  #completed = false;
 
   constructor(scanner: () => Scanner) {
     this.#scanner = scanner;
@@ -67,7 +70,8 @@ class SseMasker implements StreamMasker {
   end(): Buffer {
     let out = '';
     for (const event of this.#parser.end()) out += this.#handle(event);
-    out += this.#remainders(this.#blocks.flush());
+    if (this.#completed) out += this.#remainders(this.#blocks.flush());
+    else this.#blocks.discard();
     return out === '' ? EMPTY : Buffer.from(out);
   }
 
@@ -88,7 +92,12 @@ class SseMasker implements StreamMasker {
         return this.#remainders(this.#blocks.flush(object.index)) + this.#generic(event, data, parsed);
       }
     }
-    const ends = MESSAGE_END.has(event.event ?? '') || MESSAGE_END.has(String(object?.type));
+    const is = (name: string): boolean => event.event === name || object?.type === name;
+    // An upstream error ends the message abnormally: what is held is dropped, not flushed (M-15).
+    // Held text is at most the start of a secret that never completed, and no match on its own.
+    if (is('error')) this.#blocks.discard();
+    if (is('message_stop')) this.#completed = true;
+    const ends = is('message_delta') || is('message_stop');
     return (ends ? this.#remainders(this.#blocks.flush()) : '') + this.#generic(event, data, parsed);
   }
 
@@ -178,9 +187,10 @@ class SseMasker implements StreamMasker {
  * keeps its data text byte for byte. Per content block, `text_delta`, `thinking_delta` and
  * `input_json_delta` form one logical text masked with hold-back (see `TextStream`): held text goes
  * out with the block's next delta, or as one extra delta just before `content_block_stop` (before
- * `signature_delta` for thinking), or before `message_delta` / `message_stop` / `error`, or at
- * `end()`. A delta whose text is wholly held is not sent. Every other event — and every other string
- * in a delta — has each string leaf masked; `signature_delta` passes untouched (M-06).
+ * `signature_delta` for thinking), or before `message_delta` / `message_stop`. An `error` event, or
+ * a body ending before `message_stop`, drops it unsent. A delta whose text is wholly held is not
+ * sent. Every other event — and every other string in a delta — has each string leaf masked;
+ * `signature_delta` passes untouched (M-06).
  */
 export function createStreamMasker(masker: Masker): StreamMasker {
   return new SseMasker(scannerOf(masker));

@@ -12,9 +12,10 @@ export interface MaskerOptions {
   /** Include `BUILTIN_RULES`; default true. */
   builtinPatterns?: boolean;
   /**
-   * The most characters a stream holds back per block before it decides; default 512, at least 256.
-   * An operator rule whose matches only become recognisable after more characters than this can
-   * leak its start.
+   * The most characters a stream holds back per content block; default 512, at least 256 (every
+   * built-in secret is recognisable by then). A candidate that outgrows it is sent masked whether or
+   * not it is a match yet (fail closed) and the rest of its run is swallowed. It is also how much
+   * every text is held when an operator rule has no literal prefix.
    */
   maxHoldBack?: number;
 }

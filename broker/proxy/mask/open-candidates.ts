@@ -125,6 +125,16 @@ export interface OpenTail {
   literalBefore: boolean;
 }
 
+/** `findLiteralStart` returns the first index in [from, to) where a literal, or a prefix of one running to the end of `text`, starts; else `to`. */
+export function findLiteralStart<R>(candidates: OpenCandidates<R>, text: string, from: number, to: number): number {
+  const { starts, exact, folded } = candidates;
+  for (let i = from; i < to; i++) {
+    if (starts[text.charCodeAt(i)] === 0) continue;
+    if (probe(exact, text, i, false) !== NONE || (folded.next.size > 0 && probe(folded, text, i, true) !== NONE)) return i;
+  }
+  return to;
+}
+
 /** `findOpenTail` scans `text` from `from` for the tail to hold back. */
 export function findOpenTail<R>(candidates: OpenCandidates<R>, text: string, from: number): OpenTail {
   const { starts, exact, folded } = candidates;

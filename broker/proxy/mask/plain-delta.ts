@@ -7,8 +7,9 @@ export interface PlainDelta {
   value: string;
 }
 
-// Matching the fixed serialisation is about five times cheaper than JSON.parse, and deltas are
-// nearly every event of a stream. Anything else (extra fields, other key order) takes the general path.
+// Deltas are nearly every event of a stream, and matching Anthropic's fixed serialisation is about
+// five times cheaper than JSON.parse. Anything else (extra fields, another key order) takes the
+// general path.
 const PLAIN_DELTA =
   /^\{"type":"content_block_delta","index":(\d{1,9}),"delta":\{"type":"(text_delta|thinking_delta|input_json_delta)","(text|thinking|partial_json)":"((?:[^"\\]+|\\.)*)"\}\}$/;
 
@@ -16,11 +17,12 @@ const PLAIN_DELTA =
 export function parsePlainDelta(data: string): PlainDelta | undefined {
   const m = PLAIN_DELTA.exec(data);
   if (m === null) return undefined;
-  const [, index = '', type, field = 'text', raw = ''] = m;
-  if (STREAMED_FIELDS[field as StreamedField] !== type) return undefined;
-  if (!raw.includes('\\')) return { index: Number(index), field: field as StreamedField, value: raw };
+  const [, index = '', type, name = '', raw = ''] = m;
+  const field = name as StreamedField;
+  if (STREAMED_FIELDS[field] !== type) return undefined;
+  if (!raw.includes('\\')) return { index: Number(index), field, value: raw };
   try {
-    return { index: Number(index), field: field as StreamedField, value: JSON.parse(`"${raw}"`) as string };
+    return { index: Number(index), field, value: JSON.parse(`"${raw}"`) as string };
   } catch {
     return undefined;
   }

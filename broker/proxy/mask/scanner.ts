@@ -1,4 +1,4 @@
-import { buildOpenCandidates, findOpenRule, findOpenTail, leadingLiteral, type OpenCandidates, type OpenTail } from './open-candidates.ts';
+import { buildOpenCandidates, findLiteralStart, findOpenRule, findOpenTail, leadingLiteral, type OpenCandidates, type OpenTail } from './open-candidates.ts';
 import type { BuiltinRule, MaskRule } from './patterns.ts';
 
 /** A rule after compilation. */
@@ -14,8 +14,12 @@ export interface CompiledRule {
   readonly overflow: Swallow;
 }
 
-/** How a stream keeps masking a match that is still growing after its replacement went out. */
-export type Swallow = { kind: 'charset'; run: RegExp } | { kind: 'until'; end: RegExp; tail: number };
+/**
+ * How a stream keeps masking a match that is still growing after its replacement went out: a run of
+ * a character class (stopping where a literal starts, for a candidate that was never a match), or
+ * everything up to a terminator.
+ */
+export type Swallow = { kind: 'charset'; run: RegExp; stopAtLiterals: boolean } | { kind: 'until'; end: RegExp; tail: number };
 
 /** A match of some rule in a text: `[start, end)`. */
 export interface Match {
@@ -100,8 +104,9 @@ function prepare(rule: MaskRule | BuiltinRule, problems: string[]): Prepared | u
     return undefined;
   }
   const until: Swallow | undefined = builtin.until ? { kind: 'until', end: new RegExp(builtin.until.source), tail: 256 } : undefined;
-  const swallow: Swallow = until ?? { kind: 'charset', run: new RegExp(`^(?:${builtin.tail ?? charset})*`) };
-  const overflow: Swallow = until ?? { kind: 'charset', run: new RegExp(`^(?:${charset})*`) };
+  const swallow: Swallow = until ?? { kind: 'charset', run: new RegExp(`^(?:${builtin.tail ?? charset})*`), stopAtLiterals: false };
+  // A candidate is only presumed a secret: where another literal starts, that one gets its own chance.
+  const overflow: Swallow = until ?? { kind: 'charset', run: new RegExp(`^(?:${charset})*`), stopAtLiterals: true };
   return {
     compiled: { name: rule.name, marker: maskMarker(rule.name), sticky: new RegExp(rule.regex.source, `${flags}y`), swallow, overflow },
     source: rule.regex.source,
@@ -114,7 +119,7 @@ function prepare(rule: MaskRule | BuiltinRule, problems: string[]): Prepared | u
 
 function exactRule(literals: readonly string[]): Prepared {
   const source = literals.map(escapeRegex).join('|');
-  const nothing: Swallow = { kind: 'charset', run: /^(?:)/ };
+  const nothing: Swallow = { kind: 'charset', run: /^(?:)/, stopAtLiterals: false };
   return {
     compiled: { name: EXACT_RULE_NAME, marker: maskMarker(EXACT_RULE_NAME), sticky: new RegExp(source, 'y'), swallow: nothing, overflow: nothing },
     source,
@@ -229,6 +234,11 @@ export function openTail(scanner: Scanner, text: string, from: number): OpenTail
 /** `openRuleAt` names the rule of the candidate at `at` that runs to the end of `text`, if any. */
 export function openRuleAt(scanner: Scanner, text: string, at: number): CompiledRule | undefined {
   return findOpenRule(scanner.open, text, at);
+}
+
+/** `literalStart` returns the first index in [from, to) where a literal (or a prefix of one at the end of `text`) starts, else `to`. */
+export function literalStart(scanner: Scanner, text: string, from: number, to: number): number {
+  return findLiteralStart(scanner.open, text, from, to);
 }
 
 /** `mayContainSecret` is a cheap superset test, valid on raw JSON text as well as on plain text. */

@@ -1,5 +1,5 @@
 import { renderMasked } from './mask-text.ts';
-import { findMatches, openRuleAt, openTail, type Match, type Scanner, type Swallow } from './scanner.ts';
+import { findMatches, literalStart, openRuleAt, openTail, type Match, type Scanner, type Swallow } from './scanner.ts';
 
 /** Original text kept before the pending tail, for look-behinds and `\b` at its start. */
 const CONTEXT = 64;
@@ -91,6 +91,7 @@ export class TextStream {
     let eaten: number;
     if (state.swallow.kind === 'charset') {
       eaten = state.swallow.run.exec(piece)?.[0].length ?? 0;
+      if (state.swallow.stopAtLiterals) eaten = literalStart(this.scanner(), piece, 0, eaten);
       if (eaten < piece.length) this.#swallowing = undefined;
     } else {
       const joined = state.tail + piece;

@@ -1,0 +1,64 @@
+import type { Usage } from '../budgets/budget-gate.ts';
+
+const TAIL_BYTES = 16 * 1024;
+
+/**
+ * A bounded copy of what the caller received: the first `limit` bytes (the transcript a replay
+ * shows) and the last 16 KiB (where a stream's final usage lives), never more in memory.
+ */
+export function createCapture(limit: number) {
+  const head: Buffer[] = [];
+  let headSize = 0;
+  let tail = Buffer.alloc(0);
+  let total = 0;
+  return {
+    add(chunk: Buffer) {
+      if (chunk.length === 0) return;
+      total += chunk.length;
+      if (headSize < limit) {
+        const part = chunk.subarray(0, limit - headSize);
+        head.push(part);
+        headSize += part.length;
+      }
+      tail = tail.length + chunk.length <= TAIL_BYTES ? Buffer.concat([tail, chunk]) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+    },
+    text() {
+      return { head: Buffer.concat(head).toString('utf8'), tail: tail.toString('utf8'), truncated: total > limit };
+    },
+  };
+}
+
+/** Usage of a stream: input tokens from `message_start`, cumulative output tokens from the last `message_delta`. */
+export function usageFromSse(head: string, tail: string): Usage | undefined {
+  const start = lastEventData(head, 'message_start') as { message?: { usage?: { input_tokens?: number } } } | undefined;
+  const delta = lastEventData(tail, 'message_delta') ?? lastEventData(head, 'message_delta');
+  const input = start?.message?.usage?.input_tokens;
+  const output = (delta as { usage?: { output_tokens?: number } } | undefined)?.usage?.output_tokens;
+  if (input === undefined && output === undefined) return undefined;
+  return { inputTokens: input ?? 0, outputTokens: output ?? 0 };
+}
+
+/** Usage of a non-streaming message body. */
+export function usageFromMessage(body: Buffer): Usage | undefined {
+  try {
+    const usage = (JSON.parse(body.toString('utf8')) as { usage?: { input_tokens?: number; output_tokens?: number } }).usage;
+    if (!usage) return undefined;
+    return { inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+function lastEventData(text: string, type: string): unknown {
+  const at = Math.max(text.lastIndexOf(`"type":"${type}"`), text.lastIndexOf(`"type": "${type}"`));
+  if (at === -1) return undefined;
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  const lineEnd = text.indexOf('\n', at);
+  const line = text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
+  if (!line.startsWith('data:')) return undefined;
+  try {
+    return JSON.parse(line.slice(5));
+  } catch {
+    return undefined;
+  }
+}
