@@ -47,7 +47,7 @@ export interface ProxyTrace {
  */
 export async function proxyRequest(request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps, trace: ProxyTrace): Promise<void> {
   const startedAt = deps.now();
-  const token = (trace.token = await deps.authenticate(request.headers));
+  const token = (trace.token ??= await deps.authenticate(request.headers));
   const route = classifyRequest(request.method, request.url, request.headers);
   Object.assign(trace, { operation: route.operation, route: route.route });
   const grant = authorize(route.operation, token, deps.policies.get(token.policy));

@@ -80,9 +80,17 @@ export async function registerProxyRoutes(app: FastifyInstance, deps: ProxyDeps)
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxRequestBytes }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((err: FastifyError, request, reply) => replyProxyError(err, request, reply, deps));
-    scope.all('/*', async (request, reply) => {
+    // Authenticate before the body is read: an anonymous caller must not make the broker buffer an upload.
+    scope.addHook('onRequest', async (request) => {
+      if (request.raw.headersDistinct.host && request.raw.headersDistinct.host.length > 1) {
+        throw new ProxyError(400, 'invalid_request_error', 'duplicate_host', 'send exactly one Host header');
+      }
       const trace: ProxyTrace = {};
       (request as { proxyTrace?: ProxyTrace }).proxyTrace = trace;
+      trace.token = await deps.authenticate(request.headers);
+    });
+    scope.all('/*', async (request, reply) => {
+      const trace = (request as { proxyTrace?: ProxyTrace }).proxyTrace ?? {};
       const end = deps.metrics.latency.startTimer();
       await proxyRequest(request, reply, deps, trace);
       const operation = trace.operation ?? 'unclassified';

@@ -389,13 +389,8 @@ describe('C-06 Host header games', () => {
     expect(upstream).toHaveLength(0);
   });
 
-  // BUG (reported to the lead): RFC 9112 §3.2 — "A server MUST respond with a 400 (Bad Request)
-  // status code to any HTTP/1.1 request message that lacks a Host header field and to any that
-  // contains more than one Host header field line". Node's parser keeps the first Host and the
-  // broker forwards the request (200, one upstream request). security.md C-06 expects 400.
-  // A fix belongs in app.ts: an onRequest hook refusing `request.raw.headersDistinct.host` with
-  // more than one value. Remove `.fails` once fixed.
-  it.fails('refuses a duplicate Host with 400 and forwards nothing', async () => {
+  // RFC 9112 §3.2: more than one Host line MUST get a 400 (Node's parser alone keeps the first).
+  it('refuses a duplicate Host with 400 and forwards nothing', async () => {
     const request = `GET /v1/models HTTP/1.1\r\nHost: skillgate.test\r\nHost: ${decoy.host}\r\n${auth()}Connection: close\r\n\r\n`;
     const { responses, upstream } = await send(request);
     expect(responses.map((r) => r.status)).toEqual([400]);
