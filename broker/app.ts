@@ -6,6 +6,7 @@ import type { IssuerKeys } from './exchange/issuer-keys.ts';
 import { invalidRequest } from './errors.ts';
 import { generateId } from './exchange/token-format.ts';
 import { parseStrictJson, StrictJsonError } from './json/strict-json.ts';
+import { registerApprovalRoutes } from './approvals/approval-routes.ts';
 import { registerAuditRoutes } from './audit/audit-routes.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { replyWithError } from './http/error-reply.ts';
@@ -78,7 +79,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerAuditRoutes(app, { store, now, requireOperator, policies: config.policies });
   registerHealthRoutes(app, readinessChecks(deps), () => lifecycle.draining);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  if (deps.proxy) await registerProxyRoutes(app, deps.proxy);
+  if (deps.proxy) {
+    registerApprovalRoutes(app, { approvals: deps.proxy.approvals, config, keys, now });
+    await registerProxyRoutes(app, deps.proxy);
+  }
   return app;
 }
 

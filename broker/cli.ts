@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { registerApprovalCommands } from './approvals/approval-commands.ts';
+import { registerAuditCommands } from './audit/audit-commands.ts';
 import { ConfigError, loadConfig, type Config } from './config/load-config.ts';
 import { recordEvent } from './audit/record-event.ts';
 import { describeToken } from './http/admin-routes.ts';
@@ -79,6 +81,9 @@ tokens
       process.exitCode = 1;
     } else console.log(`revoked ${id}`);
   });
+
+registerApprovalCommands(program);
+registerAuditCommands(program, load);
 
 function load(path: string): Config {
   try {

@@ -38,7 +38,7 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
     clearInterval(prune);
     const ended = await shutDown(app, lifecycle, proxy?.streams, SHUTDOWN_GRACE_MS);
     if (ended > 0) logger.warn({ ended }, 'ended streams still open after the grace period');
-    proxy?.upstream.credential.close();
+    await proxy?.close();
     await store.close();
     process.exit(0);
   };

@@ -350,9 +350,10 @@ describe('good configs', () => {
   ])('parses the duration %s as %i seconds', (text, seconds) => {
     const config = load(
       configYaml({
-        top: `issuers: [{name: acme, ghes_hostname: ghe.acme.example, max_token_age: ${text}, max_lifetime: ${text}, clock_tolerance: ${text}}]`,
+        top: `issuers: [{name: acme, ghes_hostname: ghe.acme.example, max_token_age: ${text}, max_lifetime: ${text}, clock_tolerance: ${text}}]\noperators: [{name: ops, token: "env:SKILLGATE_TEST_OPS"}]\napprovers: [{name: octocat, operator: ops}]`,
         grant: `scopes: [messages:create]\nttl: ${text}\nbudget: {requests: 10, window: ${text}}\napproval: {for: [skills:write], approvers: [octocat], wait: ${text}}`,
       }),
+      { SKILLGATE_TEST_OPS: 'op-token' },
     );
     expect(config.policies[0]?.grant).toMatchObject({ ttlSec: seconds, budget: { windowSec: seconds }, approval: { waitSec: seconds } });
     expect(config.issuers[0]).toMatchObject({ maxTokenAgeSec: seconds, maxLifetimeSec: seconds, clockToleranceSec: seconds });

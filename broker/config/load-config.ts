@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { compileIssuers, type IssuerSpec } from '../exchange/issuers.ts';
 import { compilePolicies, type CompiledPolicy } from '../policy/compile-policies.ts';
+import { compileApprovalsConfig, type ApprovalsConfig } from '../approvals/approval-config.ts';
 import { describeSchemaErrors } from './describe-errors.ts';
 import { ConfigSchema, type ConfigFile } from './schema.ts';
 import { resolveSecretRef, SecretRefError, type SecretRef } from './secret-ref.ts';
@@ -23,6 +24,8 @@ export interface Config {
   publicUrl: string;
   upstream?: { origin: string; credential: string; refreshIntervalSec: number; staleWindowSec: number; responseTimeoutSec: number; maxRequestBytes: number };
   masking: { values: string[]; patterns: { name: string; regex: string }[] };
+  /** Approvers, the approval webhook and the pending timeout (`approvers`, `approvals`). */
+  approvals: ApprovalsConfig;
   baseDir: string;
   /** Advice that did not stop the load (printed at boot and by `policy check`). */
   warnings: string[];
@@ -80,6 +83,7 @@ export function parseConfig(text: string, opts: { source: string; baseDir: strin
   const operators = (data.operators ?? []).map((o, i) => ({ name: o.name, token: secret(o.token, `operators[${i}].token`) }));
   const issuers = compileIssuers(data.issuers ?? [], data.audience, problems);
   const policies = compilePolicies(data.policies, issuers, problems, warnings);
+  const approvals = compileApprovalsConfig(data, { operators, issuers, secret }, problems);
   data.policies.forEach((p, i) => {
     const masking = policies.find((c) => c.name === p.name)?.grant.masking;
     if (masking) masking.values = masking.values.map((ref, j) => secret(ref, `policies[${i}].grant.masking.values[${j}]`));
@@ -116,6 +120,7 @@ export function parseConfig(text: string, opts: { source: string; baseDir: strin
     operators,
     issuers,
     policies,
+    approvals,
     warnings,
   };
 }

@@ -45,6 +45,12 @@ export type Matcher = Static<typeof Matcher>;
 
 const ToolRule = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
 
+const BudgetCounters = {
+  requests: Type.Optional(Type.Integer({ minimum: 1, description: 'Model calls (messages, count_tokens, batch items).' })),
+  input_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+  output_tokens: Type.Optional(Type.Integer({ minimum: 1, description: 'Held at max_tokens while a request runs, then settled to the real usage.' })),
+};
+
 const Grant = Type.Object(
   {
     // Unsafe keeps the literal union in the static type (map() widens it to never[]).
@@ -68,21 +74,36 @@ const Grant = Type.Object(
     budget: Type.Optional(
       Type.Object(
         {
-          requests: Type.Optional(Type.Integer({ minimum: 1 })),
-          input_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
-          output_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
-          window: Type.Optional(Duration('Rolling window for the per-policy budget.')),
+          ...BudgetCounters,
+          window: Type.Optional(Duration('Rolling window of the per-policy budget (default 1h).')),
+          per_token: Type.Optional(
+            Type.Object(BudgetCounters, { ...strict, description: "Overrides the flat limits for each token's whole life (it never refills)." }),
+          ),
+          per_policy: Type.Optional(
+            Type.Object(BudgetCounters, { ...strict, description: 'Overrides the flat limits for all tokens of the policy together, per window.' }),
+          ),
         },
-        strict,
+        {
+          ...strict,
+          description:
+            'Limits on model calls. The flat counters apply both to each token (its whole life) and to the policy (all its tokens per rolling window); per_token / per_policy override either.',
+        },
       ),
     ),
     approval: Type.Optional(
       Type.Object(
         {
-          for: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Scopes, tools, skills or models that need a human approval.' }),
-          approvers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-          mode: Type.Optional(Type.Union([Type.Literal('hold'), Type.Literal('refuse')])),
-          wait: Type.Optional(Duration('How long a held request waits for an approver.')),
+          for: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            description: 'What needs a human approval: a scope (skills:write), tool:FAMILY (tool:bash), skill:ID (skill:pdf), model:GLOB (model:claude-opus-*) or max_tokens>N.',
+          }),
+          approvers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Names of entries in the top-level approvers list.' }),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('hold'), Type.Literal('refuse')], { description: 'hold: keep the request open up to wait; refuse: answer 403 approval_required at once. Default refuse.' }),
+          ),
+          wait: Type.Optional(Duration('How long a held request waits for an approver (default 2m).')),
+          uses: Type.Optional(Type.Integer({ minimum: 1, description: 'How many identical requests one approval lets through (default 1).' })),
+          valid_for: Type.Optional(Duration('How long an approval stays usable after it is given (default 1h).')),
         },
         strict,
       ),
@@ -188,6 +209,31 @@ export const ConfigSchema = Type.Object(
     ),
     issuers: Type.Optional(Type.Array(Issuer, { description: 'Trusted issuers. github (token.actions.githubusercontent.com) is built in.' })),
     policies: Type.Array(Policy, { minItems: 1 }),
+    approvers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ pattern: '^[a-z0-9][a-z0-9._@-]*$', description: 'Name a policy lists under grant.approval.approvers.' }),
+            operator: Type.Optional(Type.String({ minLength: 1, description: 'Name of an entry in operators: that credential approves as this approver.' })),
+            issuer: Type.Optional(Type.String({ minLength: 1, description: 'Name of an entry in issuers whose ID token (with sub) authenticates this approver.' })),
+            sub: Type.Optional(Type.String({ minLength: 1, description: 'The sub claim of the approver\u2019s ID token (with issuer).' })),
+          },
+          strict,
+        ),
+        { description: 'People or teams who approve requests that a policy marks as needing approval. Each has an operator credential or an IdP identity (issuer + sub).' },
+      ),
+    ),
+    approvals: Type.Optional(
+      Type.Object(
+        {
+          webhook_url: Type.Optional(
+            Type.String({ pattern: '^(https?://.+|env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$', description: 'Slack-compatible incoming webhook announcing pending approvals; a URL or env:NAME / file:PATH holding it.' }),
+          ),
+          pending_timeout: Type.Optional(Duration('How long a pending approval waits for a decision before it expires (default 1h).')),
+        },
+        strict,
+      ),
+    ),
   },
   { ...strict, title: 'skillgate configuration' },
 );

@@ -11,9 +11,18 @@ export interface Grant {
   mcpServers?: string[];
   maxTokens?: number;
   ttlSec: number;
-  budget?: { requests?: number; inputTokens?: number; outputTokens?: number; windowSec?: number };
-  approval?: { for: string[]; approvers: string[]; mode: 'hold' | 'refuse'; waitSec: number };
+  /** Flat counters apply per token and per policy window; `perToken` / `perPolicy` override one side (`broker/budgets`). */
+  budget?: BudgetCounts & { windowSec?: number; perToken?: BudgetCounts; perPolicy?: BudgetCounts };
+  /** `uses`: identical requests one approval lets through; `validForSec`: how long an approval stays usable. */
+  approval?: { for: string[]; approvers: string[]; mode: 'hold' | 'refuse'; waitSec: number; uses: number; validForSec: number };
   masking?: { patterns: { name: string; regex: string }[]; values: string[] };
+}
+
+/** Limits of one budget; an absent counter is unlimited. */
+export interface BudgetCounts {
+  requests?: number;
+  inputTokens?: number;
+  outputTokens?: number;
 }
 
 /** `compileGrant` converts the config form (snake_case, durations) into the runtime Grant. */
@@ -37,14 +46,24 @@ export function compileGrant(g: GrantConfig, at: string, problems: string[]): Gr
     ttlSec: parseDuration(g.ttl),
     ...(b && {
       budget: {
-        ...(b.requests !== undefined && { requests: b.requests }),
-        ...(b.input_tokens !== undefined && { inputTokens: b.input_tokens }),
-        ...(b.output_tokens !== undefined && { outputTokens: b.output_tokens }),
+        ...compileBudgetCounts(b),
         ...(b.window !== undefined && { windowSec: parseDuration(b.window) }),
+        ...(b.per_token && { perToken: compileBudgetCounts(b.per_token) }),
+        ...(b.per_policy && { perPolicy: compileBudgetCounts(b.per_policy) }),
       },
     }),
-    ...(a && { approval: { for: a.for, approvers: a.approvers, mode: a.mode ?? 'refuse', waitSec: parseDuration(a.wait ?? '2m') } }),
+    ...(a && {
+      approval: { for: a.for, approvers: a.approvers, mode: a.mode ?? 'refuse', waitSec: parseDuration(a.wait ?? '2m'), uses: a.uses ?? 1, validForSec: parseDuration(a.valid_for ?? '1h') },
+    }),
     ...(g.masking && { masking: { patterns: g.masking.patterns ?? [], values: g.masking.values ?? [] } }),
+  };
+}
+
+function compileBudgetCounts(c: { requests?: number; input_tokens?: number; output_tokens?: number }): BudgetCounts {
+  return {
+    ...(c.requests !== undefined && { requests: c.requests }),
+    ...(c.input_tokens !== undefined && { inputTokens: c.input_tokens }),
+    ...(c.output_tokens !== undefined && { outputTokens: c.output_tokens }),
   };
 }
 

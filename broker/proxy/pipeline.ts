@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApprovalGate } from '../approvals/approval-gate.ts';
+import type { ApprovalService } from '../approvals/approval-service.ts';
 import type { BudgetGate } from '../budgets/budget-gate.ts';
 import type { CompiledPolicy } from '../policy/compile-policies.ts';
 import type { TokenRecord } from '../store/store.ts';
@@ -20,7 +20,7 @@ import { rewriteResultsUrl } from './results-url.ts';
 export interface ProxyDeps {
   authenticate: ReturnType<typeof createAuthenticator>;
   policies: ReadonlyMap<string, CompiledPolicy>;
-  approvals: ApprovalGate;
+  approvals: ApprovalService;
   budgets: BudgetGate;
   audit: ProxyAudit;
   upstream: Upstream;
@@ -31,6 +31,8 @@ export interface ProxyDeps {
   maxRequestBytes: number;
   auditBodyBytes: number;
   now: () => number;
+  /** Releases what the proxy holds open (pool, store connections of approvals and budgets). */
+  close(): Promise<void>;
 }
 
 /** What the pipeline learnt, for metrics, logs and the denial record, even when a later stage refused. */
@@ -56,6 +58,8 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   const forwardBody = checked.forwardBody ?? body.raw;
 
   await deps.approvals.approve({ token, grant, route, body: body.json, fingerprint: fingerprint(request.method, route.upstreamPath, forwardBody), requestId: request.id, ...justification(request) });
+  // A hold can last minutes: a token revoked meanwhile must not go through once approved.
+  await deps.authenticate(request.headers);
   const reservation = await deps.budgets.reserve({ token, grant, route, body: body.json });
   try {
     await deps.audit.request(request.id, token, route, body.json, body.uploads);

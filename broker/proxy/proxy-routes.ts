@@ -3,8 +3,9 @@ import { Pool } from 'undici';
 import type { Config } from '../config/load-config.ts';
 import { createCredentialProvider, type CredentialProvider } from '../credentials/index.ts';
 import type { Store } from '../store/store.ts';
-import { allowAll } from '../approvals/approval-gate.ts';
-import { unlimited } from '../budgets/budget-gate.ts';
+import { createApprovalGate } from '../approvals/approval-service.ts';
+import { recordEvent } from '../audit/record-event.ts';
+import { createBudgetGate } from '../budgets/create-budget-gate.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { createProxyAudit } from './record.ts';
 import { createMasker, type Masker } from './mask/masker.ts';
@@ -28,17 +29,20 @@ export function createProxyDeps(config: Config, store: Store, now: () => number)
     createCredentialProvider(u.credential, { baseDir: config.baseDir, refreshIntervalMs: u.refreshIntervalSec * 1000, staleWindowMs: u.staleWindowSec * 1000, now }),
     masker,
   );
+  const approvals = createApprovalGate({ storePath: config.storePath, config, now, audit: (record) => recordEvent(store, record) });
+  const budgets = createBudgetGate({ storePath: config.storePath, now });
+  const pool = new Pool(u.origin, { connections: 256, connectTimeout: 10_000, keepAliveTimeout: 30_000 });
   return {
     authenticate: createAuthenticator(store, now),
     policies: new Map(config.policies.map((p) => [p.name, p])),
-    approvals: allowAll,
-    budgets: unlimited,
+    approvals,
+    budgets,
     audit: createProxyAudit(store, masker, { bodyBytes: AUDIT_BODY_BYTES, now }),
     auditBodyBytes: AUDIT_BODY_BYTES,
     now,
     upstream: {
       origin: u.origin,
-      pool: new Pool(u.origin, { connections: 256, connectTimeout: 10_000, keepAliveTimeout: 30_000 }),
+      pool,
       credential,
       headersTimeoutMs: u.responseTimeoutSec * 1000,
       bodyTimeoutMs: u.responseTimeoutSec * 1000,
@@ -48,6 +52,12 @@ export function createProxyDeps(config: Config, store: Store, now: () => number)
     metrics: createProxyMetrics(),
     publicUrl: config.publicUrl,
     maxRequestBytes: u.maxRequestBytes,
+    close: async () => {
+      await approvals.close();
+      budgets.close();
+      credential.close();
+      await pool.close();
+    },
   };
 }
 

@@ -103,6 +103,7 @@ export async function startBroker(opts: BrokerOptions): Promise<TestBroker> {
     },
     close: async ({ keepDir = false } = {}) => {
       if (!lifecycle.draining) await app.close();
+      await proxy?.close();
       await store.close();
       if (!keepDir && opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
