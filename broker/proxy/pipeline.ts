@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApprovalService } from '../approvals/approval-service.ts';
-import type { BudgetGate } from '../budgets/budget-gate.ts';
+import type { BudgetGate, BudgetReservation } from '../budgets/budget-gate.ts';
 import type { CompiledPolicy } from '../policy/compile-policies.ts';
 import type { TokenRecord } from '../store/store.ts';
 import type { createAuthenticator } from './authenticate.ts';
@@ -11,6 +11,7 @@ import { forward, type Upstream } from './forward.ts';
 import { guardRequest } from './guard.ts';
 import type { Masker } from './mask/masker.ts';
 import type { ProxyMetrics } from './metrics.ts';
+import type { ClassifiedRequest } from './operation.ts';
 import type { OpenStreams } from './open-streams.ts';
 import type { ProxyAudit } from './record.ts';
 import { readRequestBody } from './request-body.ts';
@@ -54,39 +55,45 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   Object.assign(trace, { operation: route.operation, route: route.route });
   const grant = authorize(route.operation, token, deps.policies.get(token.policy));
   const body = await readRequestBody(request, route, deps.maxRequestBytes);
-  const checked = guardRequest({ classified: route, betas: body.betas, body: body.json, uploads: body.uploads, grant, policyName: token.policy });
-  const forwardBody = checked.forwardBody ?? body.raw;
-
+  const forwardBody = guardRequest({ classified: route, betas: body.betas, body: body.json, uploads: body.uploads, grant, policyName: token.policy }).forwardBody ?? body.raw;
   await deps.approvals.approve({ token, grant, route, body: body.json, fingerprint: fingerprint(request.method, route.upstreamPath, forwardBody), requestId: request.id, ...justification(request) });
-  // A hold can last minutes: a token revoked meanwhile must not go through once approved.
-  await deps.authenticate(request.headers);
+  await deps.authenticate(request.headers); // a hold can last minutes: a token revoked meanwhile must not go through
   const reservation = await deps.budgets.reserve({ token, grant, route, body: body.json });
-  try {
-    await deps.audit.request(request.id, token, route, body.json, body.uploads);
-  } catch (err) {
+  await deps.audit.request(request.id, token, route, body.json, body.uploads).catch(async (err: unknown) => {
     await reservation.settle({ inputTokens: 0, outputTokens: 0 });
     throw err;
-  }
-
-  const abort = new AbortController();
-  // The response closing before it finished means the caller went away: stop paying upstream for it.
-  reply.raw.once('close', () => reply.raw.writableFinished || abort.abort());
-  let relayed;
-  try {
-    const upstream = await forward({ method: request.method, path: route.upstreamPath, clientHeaders: request.headers, body: forwardBody, signal: abort.signal }, deps.upstream);
-    const rewrite = route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
-    relayed = await relayMasked(reply, upstream, deps.masker, deps.streams, { captureBytes: deps.auditBodyBytes, ...(rewrite && { rewrite }) });
-  } catch (err) {
-    // Nothing usable came back. What upstream charged is unknown, so the hold stays spent.
-    await reservation.settle(undefined);
-    await deps.audit.outcome(request.id, token, route, { status: 502, ended: 'upstream_error', masked: 0 }, startedAt);
-    throw err;
-  }
+  });
+  const call: Call = { token, route, startedAt, reservation };
+  const relayed = await forwardAndMask(request, reply, deps, call, forwardBody);
   void relayed.done.then(async (end) => {
     deps.metrics.maskedSecrets.inc({ operation: route.operation }, end.masked);
     await reservation.settle(end.usage);
     await deps.audit.outcome(request.id, token, route, end, startedAt);
   });
+}
+
+interface Call {
+  token: TokenRecord;
+  route: ClassifiedRequest;
+  startedAt: number;
+  reservation: BudgetReservation;
+}
+
+/** forward → mask. A failure before anything usable came back is recorded as the call's outcome. */
+async function forwardAndMask(request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps, call: Call, body: Buffer | undefined) {
+  const abort = new AbortController();
+  // The response closing before it finished means the caller went away: stop paying upstream for it.
+  reply.raw.once('close', () => reply.raw.writableFinished || abort.abort());
+  try {
+    const upstream = await forward({ method: request.method, path: call.route.upstreamPath, clientHeaders: request.headers, body, signal: abort.signal }, deps.upstream);
+    const rewrite = call.route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
+    return await relayMasked(reply, upstream, deps.masker, deps.streams, { captureBytes: deps.auditBodyBytes, ...(rewrite && { rewrite }) });
+  } catch (err) {
+    // What upstream charged is unknown, so the budget hold stays spent.
+    await call.reservation.settle(undefined);
+    await deps.audit.outcome(request.id, call.token, call.route, { status: 502, ended: 'upstream_error', masked: 0 }, call.startedAt);
+    throw err;
+  }
 }
 
 /** The exact request an approval is bound to: method, upstream path and the bytes that would be forwarded. */
