@@ -41,6 +41,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // fastify's own request lines would log the raw URL (and any token someone put in it).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
+    // Unknown query and body keys are refused, not silently dropped: a misspelt filter must not widen a query.
+    ajv: { customOptions: { removeAdditional: false } },
     // fastify answers a malformed URL before routing, quoting the URL and skipping onRequest hooks.
     frameworkErrors: (err, request, reply) => void replyWithError(err, request, reply.header('request-id', request.id)),
   });

@@ -1,13 +1,17 @@
+import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config/load-config.ts';
 import { createIssuerKeys } from './exchange/issuer-keys.ts';
+import { generateId } from './exchange/token-format.ts';
 import { createProxyDeps } from './proxy/proxy-routes.ts';
 import { shutDown } from './shutdown.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 
 /** How long open requests and streams may run on after SIGTERM before streams are ended. */
 const SHUTDOWN_GRACE_MS = 25_000;
+/** How often a broker marks itself alive in the store. */
+const HEARTBEAT_MS = 10_000;
 
 /** `serve` starts the broker for a loaded config and stops it cleanly on SIGTERM / SIGINT. */
 export async function serve(config: Config, listen = config.listen): Promise<void> {
@@ -19,10 +23,15 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   for (const warning of config.warnings) logger.warn({ config: config.source }, warning);
   const store = openSqliteStore(config.storePath);
   const keys = createIssuerKeys();
-  // Calls cut short by a crash have a request record and no outcome: close them before serving.
-  const interrupted = await store.closeInterrupted(Date.now());
-  if (interrupted > 0) logger.warn({ interrupted }, 'closed proxied calls left open by a previous run as interrupted');
-  const proxy = createProxyDeps(config, store, Date.now);
+  // Calls cut short by a crash have a request record and no outcome: close them before serving —
+  // but only those of processes that stopped beating, never a live replica's calls in flight.
+  const instance = { id: generateId('brk'), pid: process.pid, host: hostname() };
+  await store.heartbeat(instance, Date.now());
+  const beat = setInterval(() => void store.heartbeat(instance, Date.now()).catch(() => undefined), HEARTBEAT_MS);
+  beat.unref();
+  const interrupted = await store.closeInterrupted(Date.now(), 3 * HEARTBEAT_MS);
+  if (interrupted > 0) logger.warn({ interrupted }, 'closed proxied calls left open by a stopped broker as interrupted');
+  const proxy = createProxyDeps(config, store, Date.now, instance.id);
   const lifecycle = { draining: false };
   const app = await buildApp({ config, store, keys, now: Date.now, logger, lifecycle, ...(proxy && { proxy }) });
 
@@ -36,6 +45,7 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: draining');
     clearInterval(prune);
+    clearInterval(beat);
     const ended = await shutDown(app, lifecycle, proxy?.streams, SHUTDOWN_GRACE_MS);
     if (ended > 0) logger.warn({ ended }, 'ended streams still open after the grace period');
     await proxy?.close();

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { compileIssuers, type IssuerSpec } from '../exchange/issuers.ts';
 import { compilePolicies, type CompiledPolicy } from '../policy/compile-policies.ts';
 import { compileApprovalsConfig, type ApprovalsConfig } from '../approvals/approval-config.ts';
+import { compileReconcilerConfig, type ReconcilerConfig } from '../reconcile/reconcile-config.ts';
 import { describeSchemaErrors } from './describe-errors.ts';
 import { ConfigSchema, type ConfigFile } from './schema.ts';
 import { resolveSecretRef, SecretRefError, type SecretRef } from './secret-ref.ts';
@@ -26,6 +27,8 @@ export interface Config {
   masking: { values: string[]; patterns: { name: string; regex: string }[] };
   /** Approvers, the approval webhook and the pending timeout (`approvers`, `approvals`). */
   approvals: ApprovalsConfig;
+  /** The reconciler (`reconciler:`); absent when the section is. */
+  reconciler?: ReconcilerConfig;
   baseDir: string;
   /** Advice that did not stop the load (printed at boot and by `policy check`). */
   warnings: string[];
@@ -84,6 +87,7 @@ export function parseConfig(text: string, opts: { source: string; baseDir: strin
   const issuers = compileIssuers(data.issuers ?? [], data.audience, problems);
   const policies = compilePolicies(data.policies, issuers, problems, warnings);
   const approvals = compileApprovalsConfig(data, { operators, issuers, secret }, problems);
+  const reconciler = data.reconciler && compileReconcilerConfig(data.reconciler, { issuers, baseDir: opts.baseDir, secret }, problems);
   data.policies.forEach((p, i) => {
     const masking = policies.find((c) => c.name === p.name)?.grant.masking;
     if (masking) masking.values = masking.values.map((ref, j) => secret(ref, `policies[${i}].grant.masking.values[${j}]`));
@@ -121,6 +125,7 @@ export function parseConfig(text: string, opts: { source: string; baseDir: strin
     issuers,
     policies,
     approvals,
+    ...(reconciler && { reconciler }),
     warnings,
   };
 }

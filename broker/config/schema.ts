@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { ReconcilerSchema } from '../reconcile/reconcile-schema.ts';
 
 /**
  * The config file's schema: one source for boot-time validation (ajv, every problem at once),
@@ -234,6 +235,7 @@ export const ConfigSchema = Type.Object(
         strict,
       ),
     ),
+    reconciler: Type.Optional(ReconcilerSchema),
   },
   { ...strict, title: 'skillgate configuration' },
 );

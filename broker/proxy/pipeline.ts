@@ -67,7 +67,8 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   const relayed = await forwardAndMask(request, reply, deps, call, forwardBody);
   void relayed.done.then(async (end) => {
     deps.metrics.maskedSecrets.inc({ operation: route.operation }, end.masked);
-    await reservation.settle(end.usage);
+    // Error answers are not billed; a call that did not end cleanly keeps its hold (its usage may be short).
+    await reservation.settle(end.status >= 400 ? { inputTokens: 0, outputTokens: 0 } : end.ended === 'complete' ? end.usage : undefined);
     await deps.audit.outcome(request.id, token, route, end, startedAt);
   });
 }

@@ -39,5 +39,6 @@ export const routeNotFound = (reason: string, message: string) => new ProxyError
 
 /** `anthropicErrorBody` renders the envelope: `{type: 'error', error: {type, message, details?}, request_id}`. */
 export function anthropicErrorBody(err: ProxyError, requestId: string) {
-  return { type: 'error', error: { type: err.type, message: err.message, ...(err.details && { details: err.details }) }, request_id: requestId };
+  // SDK 1.x exposes details.error_code as `err.errorCode`: every refusal carries its stable reason there.
+  return { type: 'error', error: { type: err.type, message: err.message, details: { error_code: err.reason, ...err.details } }, request_id: requestId };
 }

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import { createApprovalGate } from '../approvals/approval-service.ts';
 import { recordEvent } from '../audit/record-event.ts';
 import { createBudgetGate } from '../budgets/create-budget-gate.ts';
+import { generateId } from '../exchange/token-format.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { createProxyAudit } from './record.ts';
 import { createMasker, type Masker } from './mask/masker.ts';
@@ -18,7 +19,7 @@ import { anthropicErrorBody, ProxyError } from './proxy-error.ts';
 const AUDIT_BODY_BYTES = 64 * 1024;
 
 /** `createProxyDeps` builds the proxy's parts from config: pool, credential, masker, metrics. */
-export function createProxyDeps(config: Config, store: Store, now: () => number): ProxyDeps | undefined {
+export function createProxyDeps(config: Config, store: Store, now: () => number, instanceId = generateId('brk')): ProxyDeps | undefined {
   if (!config.upstream) return undefined;
   const u = config.upstream;
   const masker = createMasker({
@@ -37,7 +38,7 @@ export function createProxyDeps(config: Config, store: Store, now: () => number)
     policies: new Map(config.policies.map((p) => [p.name, p])),
     approvals,
     budgets,
-    audit: createProxyAudit(store, masker, { bodyBytes: AUDIT_BODY_BYTES, now }),
+    audit: createProxyAudit(store, masker, { bodyBytes: AUDIT_BODY_BYTES, now, instanceId }),
     auditBodyBytes: AUDIT_BODY_BYTES,
     now,
     upstream: {

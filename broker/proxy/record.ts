@@ -14,7 +14,7 @@ export type ProxyAudit = ReturnType<typeof createProxyAudit>;
  * if it cannot, the call is refused with 503 and readiness turns false until a write succeeds
  * again (fail closed). Bodies are stored masked and capped, with a truncation flag.
  */
-export function createProxyAudit(store: Store, masker: Masker, opts: { bodyBytes: number; now: () => number }) {
+export function createProxyAudit(store: Store, masker: Masker, opts: { bodyBytes: number; now: () => number; instanceId: string }) {
   let healthy = true;
   const session = (token: TokenRecord) => ({ session: token.id, ...identityFields(token.identity) });
 
@@ -30,7 +30,7 @@ export function createProxyAudit(store: Store, masker: Masker, opts: { bodyBytes
 
     async request(requestId: string, token: TokenRecord, route: ClassifiedRequest, body: Record<string, unknown> | undefined, upload: unknown): Promise<void> {
       try {
-        await append({ type: 'proxy.request', at: opts.now(), requestId, ...session(token), operation: route.operation, data: { route: route.route, policy: token.policy, request: captureBody(masker, body ?? upload, opts.bodyBytes) } });
+        await append({ type: 'proxy.request', at: opts.now(), requestId, ...session(token), operation: route.operation, data: { route: route.route, policy: token.policy, instance: opts.instanceId, request: captureBody(masker, body ?? upload, opts.bodyBytes) } });
       } catch {
         healthy = false;
         throw new ProxyError(503, 'api_error', 'audit_unavailable', 'the audit trail cannot be written, so nothing was forwarded; retry later');

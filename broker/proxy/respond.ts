@@ -75,7 +75,8 @@ export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.Resp
       upstream.body.destroy();
       if (!out.writableEnded) out.end(SSE_ERROR);
     };
-    upstream.body.on('error', endWithError('upstream_error'));
+    // The pipeline aborts the upstream call when the caller hangs up: that error is the caller's doing.
+    upstream.body.on('error', () => endWithError(reply.raw.destroyed ? 'client_abort' : 'upstream_error')());
     upstream.body.pipe(mask).pipe(out);
     const unregister = streams.add(endWithError('shutdown'));
     out.once('close', unregister);

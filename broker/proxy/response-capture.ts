@@ -30,9 +30,9 @@ export function createCapture(limit: number) {
 
 /** Usage of a stream: input tokens from `message_start`, cumulative output tokens from the last `message_delta`. */
 export function usageFromSse(head: string, tail: string): Usage | undefined {
-  const start = lastEventData(head, 'message_start') as { message?: { usage?: { input_tokens?: number } } } | undefined;
+  const start = lastEventData(head, 'message_start') as { message?: { usage?: AnthropicUsage } } | undefined;
   const delta = lastEventData(tail, 'message_delta') ?? lastEventData(head, 'message_delta');
-  const input = start?.message?.usage?.input_tokens;
+  const input = start?.message?.usage && inputTokens(start.message.usage);
   const output = (delta as { usage?: { output_tokens?: number } } | undefined)?.usage?.output_tokens;
   if (input === undefined && output === undefined) return undefined;
   return { inputTokens: input ?? 0, outputTokens: output ?? 0 };
@@ -41,12 +41,24 @@ export function usageFromSse(head: string, tail: string): Usage | undefined {
 /** Usage of a non-streaming message body. */
 export function usageFromMessage(body: Buffer): Usage | undefined {
   try {
-    const usage = (JSON.parse(body.toString('utf8')) as { usage?: { input_tokens?: number; output_tokens?: number } }).usage;
+    const usage = (JSON.parse(body.toString('utf8')) as { usage?: AnthropicUsage }).usage;
     if (!usage) return undefined;
-    return { inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0 };
+    return { inputTokens: inputTokens(usage), outputTokens: usage.output_tokens ?? 0 };
   } catch {
     return undefined;
   }
+}
+
+interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+/** Cached prompt tokens are input too: leaving them out would let prompt caching slip past the input budget. */
+function inputTokens(u: AnthropicUsage): number {
+  return (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0);
 }
 
 function lastEventData(text: string, type: string): unknown {

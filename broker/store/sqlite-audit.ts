@@ -138,7 +138,8 @@ export function createSqliteAudit(db: Database.Database, fail: (err: unknown) =>
       let expected = 1;
       for (const row of q.all.iterate()) {
         const problem = checkRow(row, expected, prev);
-        if (problem) return { ok: false, records: expected - 1, brokenAt: row.seq, problem };
+        // A gap is broken at the missing record itself; anything else at the row that fails.
+        if (problem) return { ok: false, records: expected - 1, brokenAt: row.seq !== expected ? expected : row.seq, problem };
         prev = row.hash;
         expected++;
       }

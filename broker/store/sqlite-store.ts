@@ -1,7 +1,9 @@
+import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import type { Scope } from '../config/schema.ts';
 import type { AuditRecord } from '../audit/audit-record.ts';
 import { AUDIT_SCHEMA, createSqliteAudit } from './sqlite-audit.ts';
+import { createSqliteReconcilerStore, RECONCILER_SCHEMA } from './sqlite-reconciler.ts';
 import { StoreUnavailableError, type JtiSpend, type Store, type TokenFilter, type TokenRecord } from './store.ts';
 
 const SCHEMA = `
@@ -29,6 +31,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE INDEX IF NOT EXISTS tokens_active ON tokens (expires_at) WHERE revoked_at IS NULL;
 CREATE TABLE IF NOT EXISTS revocation_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
 INSERT OR IGNORE INTO revocation_epoch (id, seq) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS broker_instances (id TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, heartbeat_at INTEGER NOT NULL);
 `;
 
 interface TokenRow {
@@ -57,6 +60,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 2000}`);
   db.exec(SCHEMA);
   db.exec(AUDIT_SCHEMA);
+  db.exec(RECONCILER_SCHEMA);
 
   const q = {
     consumeJti: db.prepare('INSERT INTO used_jti (iss, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -69,6 +73,8 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     epoch: db.prepare<[], { seq: number }>('SELECT seq FROM revocation_epoch WHERE id = 1'),
     pruneJtis: db.prepare('DELETE FROM used_jti WHERE expires_at < ?'),
     ping: db.prepare('SELECT 1'),
+    heartbeat: db.prepare('INSERT INTO broker_instances (id, pid, host, heartbeat_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at'),
+    instances: db.prepare<[], { id: string; pid: number; host: string; heartbeat_at: number }>('SELECT * FROM broker_instances'),
   };
 
   // Every driver error becomes StoreUnavailableError so callers fail closed in one way.
@@ -82,6 +88,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
   };
 
   const audit = createSqliteAudit(db, unavailable);
+  const reconciler = createSqliteReconcilerStore(db);
 
   const probe = db.transaction(() => undefined);
   const commitExchange = db.transaction((spend: JtiSpend, t: TokenRecord, record: AuditRecord): 'committed' | 'replayed' => {
@@ -119,8 +126,10 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     queryAudit: (filter) => guard(() => audit.query(filter)),
     auditSession: (id) => guard(() => audit.session(id)),
     verifyAudit: () => guard(() => audit.verify()),
-    closeInterrupted: async (now) => {
-      const orphans = await guard(() => audit.orphans());
+    heartbeat: (i, now) => guard(() => void q.heartbeat.run(i.id, i.pid, i.host, now)),
+    closeInterrupted: async (now, liveWithinMs) => {
+      const live = new Set((await guard(() => q.instances.all())).filter((i) => isAlive(i, now - liveWithinMs)).map((i) => i.id));
+      const orphans = (await guard(() => audit.orphans())).filter((r) => !live.has(String(r.data?.['instance'])));
       for (const request of orphans) {
         const { type: _type, data: _data, ...same } = request;
         await audit.append({ ...same, type: 'proxy.outcome', at: now, outcome: 'interrupted', reason: 'broker_restarted' });
@@ -130,8 +139,25 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     pruneJtis: (now) => guard(() => q.pruneJtis.run(now).changes),
     ping: () => guard(() => void q.ping.get()),
     probeWrite: () => guard(() => probe.immediate()),
+    acquireLease: (name, holder, now, ttlMs) => guard(() => reconciler.acquireLease(name, holder, now, ttlMs)),
+    releaseLease: (name, holder) => guard(() => reconciler.releaseLease(name, holder)),
+    lastUsedSince: (since) => guard(() => reconciler.lastUsedSince(since)),
+    saveReport: (report) => guard(() => reconciler.saveReport(report)),
+    listReports: (limit) => guard(() => reconciler.listReports(limit)),
+    getReport: (id) => guard(() => reconciler.getReport(id)),
     close: () => guard(() => void (db.open && db.close())),
   };
+}
+
+/** On this host the pid answers for the process; a replica elsewhere is alive while it keeps beating. */
+function isAlive(i: { pid: number; host: string; heartbeat_at: number }, beatSince: number): boolean {
+  if (i.host !== hostname()) return i.heartbeat_at >= beatSince;
+  try {
+    process.kill(i.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function listTokens(db: Database.Database, f: TokenFilter): TokenRecord[] {
@@ -141,6 +167,7 @@ function listTokens(db: Database.Database, f: TokenFilter): TokenRecord[] {
     where.push('revoked_at IS NULL AND expires_at > ?');
     args.push(f.now ?? Date.now());
   }
+  if (f.open) where.push('revoked_at IS NULL');
   if (f.policy !== undefined) {
     where.push('policy = ?');
     args.push(f.policy);

@@ -46,13 +46,33 @@ export interface JtiSpend {
   expiresAt: number;
 }
 
+/** One running broker process sharing the store. */
+export interface BrokerInstance {
+  id: string;
+  pid: number;
+  host: string;
+}
+
 export interface TokenFilter {
   /** Only tokens neither revoked nor expired at `now`. */
   active?: boolean;
   now?: number;
   policy?: string;
   repositoryId?: string;
+  /** Only tokens not revoked, expired or not (the reconciler closes out the expired ones). */
+  open?: boolean;
   limit?: number;
+}
+
+/** A reconciler run's report as kept in the store, so every replica serves it and the next run charts it. */
+export interface StoredReport {
+  id: string;
+  startedAt: number;
+  finishedAt: number;
+  /** The few fields report lists show (counts by outcome and reason), as JSON. */
+  summary: Record<string, unknown>;
+  /** The whole report document (JSON text). */
+  body: string;
 }
 
 /** Thrown by a store that cannot read or write; callers answer 503 and never proceed without it. */
@@ -87,12 +107,35 @@ export interface Store {
   auditSession(sessionId: string): Promise<StoredAuditRecord[]>;
   /** Walks the whole chain and names the first broken link. */
   verifyAudit(): Promise<ChainCheck>;
-  /** Closes `proxy.request` records that never got an outcome (a crash) as `interrupted`; returns how many. */
-  closeInterrupted(now: number): Promise<number>;
+  /** Marks a broker process (id, pid, host) alive; `closeInterrupted` leaves the open calls of live processes alone. */
+  heartbeat(instance: BrokerInstance, now: number): Promise<void>;
+  /**
+   * Closes `proxy.request` records that never got an outcome as `interrupted` — calls of processes
+   * that are gone (on this host: the pid no longer exists; elsewhere: no heartbeat within
+   * `liveWithinMs`), never those of a live replica. Returns how many.
+   */
+  closeInterrupted(now: number, liveWithinMs: number): Promise<number>;
   /** Drops used-jti rows whose token has expired (they can no longer be replayed). */
   pruneJtis(now: number): Promise<number>;
   ping(): Promise<void>;
   /** Takes and releases the write lock: proves the store can write right now (readiness). */
   probeWrite(): Promise<void>;
+  /**
+   * Takes or renews the named lease for `holder` until `now + ttlMs`; false while another holder's
+   * lease is live. One conditional upsert, so it elects one reconciler across every process sharing
+   * the store (the same statement works on PostgreSQL).
+   */
+  acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up, only if `holder` still holds it. */
+  releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * Token ids with a `proxy.request` at or after `since`, each with its latest one: the reconciler's
+   * "last used", read from the audit trail the proxy already writes (no write on the request path).
+   */
+  lastUsedSince(since: number): Promise<Map<string, number>>;
+  saveReport(report: StoredReport): Promise<void>;
+  /** Newest first, without bodies. */
+  listReports(limit: number): Promise<Omit<StoredReport, 'body'>[]>;
+  getReport(id: string): Promise<StoredReport | undefined>;
   close(): Promise<void>;
 }
