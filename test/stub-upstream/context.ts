@@ -6,6 +6,7 @@ import type { RecordedRequest } from './recording.ts';
 import type { SkillStore } from './skill-store.ts';
 import type { FileStore } from './files.ts';
 import type { BatchStore } from './batches.ts';
+import type { AdminStore } from './admin-store.ts';
 
 /** Beta gating knob (§8): which API surface the stub pretends to be. */
 export type StubMode = 'beta' | 'ga' | 'both';
@@ -26,6 +27,7 @@ export interface StubState {
   skills: SkillStore;
   files: FileStore;
   batches: BatchStore;
+  admin: AdminStore;
 }
 
 /** One request in flight, as handlers see it. */

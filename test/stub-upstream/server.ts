@@ -5,13 +5,16 @@
  * can assert on what reached "Anthropic" even when the stub refused it.
  *
  * Per request: record → authenticate → check version → fault → route → reply.
- * Admin API routes (a later issue) go in their own file and join `ROUTES` below.
+ * Admin API routes live in `admin.ts` (state in `admin-store.ts`, reports in `admin-usage.ts`);
+ * `/v1/messages` is metered (`usage-meter.ts`) so the usage report shows what was served.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminRoutes } from './admin.ts';
+import { AdminStore } from './admin-store.ts';
 import { authenticate, checkVersion } from './auth.ts';
 import { batchRoutes, BatchStore, endBatches } from './batches.ts';
-import type { Route, StubContext, StubMode, StubState } from './context.ts';
+import type { Route, StubContext, StubMode, StubSettings, StubState } from './context.ts';
 import { StubError, errorEnvelope } from './errors.ts';
 import { FAULT_HEADER, FaultQueue, applyFault, parseFaultHeader, type Fault } from './faults.ts';
 import { FileStore, fileRoutes } from './files.ts';
@@ -23,14 +26,20 @@ import { sendJson } from './reply.ts';
 import { matchRoute, pathExists } from './router.ts';
 import { SkillStore } from './skill-store.ts';
 import { skillRoutes } from './skills.ts';
+import { meterUsage } from './usage-meter.ts';
 
 export type { Fault, StreamFault } from './faults.ts';
 export type { RecordedPart, RecordedRequest } from './recording.ts';
 export type { StubMode } from './context.ts';
 export { DEFAULT_REPLY } from './replies.ts';
+export { ADMIN_SEED } from './admin-seed.ts';
+export type { AdminApiKey, AdminStore, AdminUser, ApiKeyShape, ApiKeyStatus, NewApiKey, NewUsage, UsageEntry } from './admin-store.ts';
 
 /** The default upstream key. Short of the 108-char real format on purpose; see STUB_ECHO_SECRET. */
 export const STUB_API_KEY = 'sk-ant-api03-stub-key-0000000000000000000000000000';
+
+/** The default Admin API key, accepted on `/v1/organizations/*` only. Short for the same reason. */
+export const STUB_ADMIN_KEY = 'sk-ant-admin01-stub-admin-key-00000000000000000000';
 
 /**
  * The default fake secret scripted replies echo: a full-format Anthropic key (108 chars, matches
@@ -40,7 +49,10 @@ export const STUB_API_KEY = 'sk-ant-api03-stub-key-0000000000000000000000000000'
 export const STUB_ECHO_SECRET = `sk-ant-api03-${'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_'.repeat(3).slice(0, 93)}AA`;
 
 export interface StubUpstreamOptions {
-  /** Accepted upstream keys (`x-api-key`, or Bearer as SDK 1.x sends them); default `[STUB_API_KEY]`. */
+  /**
+   * Accepted upstream keys (`x-api-key`, or Bearer as SDK 1.x sends them); default
+   * `[STUB_API_KEY, STUB_ADMIN_KEY]`. Admin keys only work on Admin API routes and vice versa.
+   */
   apiKeys?: string[];
   /** OAuth mode: also accept any Bearer `sk-ant-oat01-…` access token. */
   allowBearer?: boolean;
@@ -71,25 +83,29 @@ export interface StubUpstream {
   clearFaults(): void;
   /** Finish every pending message batch so its results can be fetched. */
   endBatches(): void;
+  /** The Admin API's organisation, users, keys and usage ledger, seeded with `ADMIN_SEED`. */
+  admin: AdminStore;
   close(): Promise<void>;
 }
 
-const ROUTES: readonly Route[] = [...messageRoutes, ...batchRoutes, ...modelRoutes, ...skillRoutes, ...fileRoutes];
+const ROUTES: readonly Route[] = [...meterUsage(messageRoutes), ...batchRoutes, ...modelRoutes, ...skillRoutes, ...fileRoutes, ...adminRoutes];
 
 /** `startStubUpstream` listens on 127.0.0.1:0 and resolves once the stub accepts connections. */
 export async function startStubUpstream(opts: StubUpstreamOptions = {}): Promise<StubUpstream> {
+  const settings: StubSettings = {
+    apiKeys: [...(opts.apiKeys ?? [STUB_API_KEY, STUB_ADMIN_KEY])],
+    allowBearer: opts.allowBearer ?? false,
+    mode: opts.mode ?? 'both',
+    publicBaseUrl: opts.publicBaseUrl ?? '',
+    eventDelayMs: opts.eventDelayMs ?? 0,
+    echoSecret: opts.echoSecret ?? STUB_ECHO_SECRET,
+  };
   const state: StubState = {
-    settings: {
-      apiKeys: [...(opts.apiKeys ?? [STUB_API_KEY])],
-      allowBearer: opts.allowBearer ?? false,
-      mode: opts.mode ?? 'both',
-      publicBaseUrl: opts.publicBaseUrl ?? '',
-      eventDelayMs: opts.eventDelayMs ?? 0,
-      echoSecret: opts.echoSecret ?? STUB_ECHO_SECRET,
-    },
+    settings,
     skills: new SkillStore(),
     files: new FileStore(),
     batches: new BatchStore(),
+    admin: new AdminStore(settings, STUB_API_KEY),
   };
   const requests: RecordedRequest[] = [];
   const aborted: RecordedRequest[] = [];
@@ -114,6 +130,7 @@ export async function startStubUpstream(opts: StubUpstreamOptions = {}): Promise
     injectFault: (fault) => faults.push(fault),
     clearFaults: () => faults.clear(),
     endBatches: () => endBatches(state),
+    admin: state.admin,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
