@@ -92,7 +92,9 @@ export async function registerProxyRoutes(app: FastifyInstance, deps: ProxyDeps)
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxRequestBytes }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((err: FastifyError, request, reply) => replyProxyError(err, request, reply, deps));
     // Authenticate before the body is read: an anonymous caller must not make the broker buffer an upload.
-    scope.addHook('onRequest', async (request) => {
+    scope.addHook('onRequest', async (request, reply) => {
+      // A streamed reply carries pipe, abort, audit and fastify listeners: more than Node's default 10.
+      reply.raw.setMaxListeners(32);
       if (request.raw.headersDistinct.host && request.raw.headersDistinct.host.length > 1) {
         throw new ProxyError(400, 'invalid_request_error', 'duplicate_host', 'send exactly one Host header');
       }

@@ -9,7 +9,9 @@ const TAIL_BYTES = 16 * 1024;
 export function createCapture(limit: number) {
   const head: Buffer[] = [];
   let headSize = 0;
-  let tail = Buffer.alloc(0);
+  // The tail is a queue of recent chunks trimmed from the front, so a chunk is never copied twice.
+  const tail: Buffer[] = [];
+  let tailSize = 0;
   let total = 0;
   return {
     add(chunk: Buffer) {
@@ -20,10 +22,12 @@ export function createCapture(limit: number) {
         head.push(part);
         headSize += part.length;
       }
-      tail = tail.length + chunk.length <= TAIL_BYTES ? Buffer.concat([tail, chunk]) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+      tail.push(chunk);
+      tailSize += chunk.length;
+      while (tail.length > 1 && tailSize - tail[0]!.length >= TAIL_BYTES) tailSize -= tail.shift()!.length;
     },
     text() {
-      return { head: Buffer.concat(head).toString('utf8'), tail: tail.toString('utf8'), truncated: total > limit };
+      return { head: Buffer.concat(head).toString('utf8'), tail: Buffer.concat(tail).subarray(-TAIL_BYTES).toString('utf8'), truncated: total > limit };
     },
   };
 }
