@@ -15,6 +15,7 @@ import { createOperatorAuth } from './http/operator-auth.ts';
 import { registerTokenRoutes, registerWhoamiRoute } from './http/token-routes.ts';
 import type { ProxyDeps } from './proxy/pipeline.ts';
 import { registerProxyRoutes } from './proxy/proxy-routes.ts';
+import { registerReportRoutes } from './reconcile/report-routes.ts';
 import type { Lifecycle } from './shutdown.ts';
 import type { Store } from './store/store.ts';
 
@@ -79,6 +80,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const requireOperator = createOperatorAuth(config.operators);
   registerAdminRoutes(app, { store, now, requireOperator });
   registerAuditRoutes(app, { store, now, requireOperator, policies: config.policies });
+  registerReportRoutes(app, { store, requireOperator });
   registerHealthRoutes(app, readinessChecks(deps), () => lifecycle.draining);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (deps.proxy) {

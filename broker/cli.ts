@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config/load-config.ts';
 import { recordEvent } from './audit/record-event.ts';
 import { describeToken } from './http/admin-routes.ts';
 import { explainPolicies, formatPolicies } from './policy/explain.ts';
+import { registerReconcileCommands } from './reconcile/reconcile-commands.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 
 const program = new Command('skillgate').description('Credential broker and enforcing proxy for Claude in CI').showHelpAfterError();
@@ -84,6 +85,7 @@ tokens
 
 registerApprovalCommands(program);
 registerAuditCommands(program, load);
+registerReconcileCommands(program, load);
 
 function load(path: string): Config {
   try {

@@ -41,6 +41,8 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   }
   const prune = setInterval(() => void store.pruneJtis(Date.now()).catch(() => undefined), 60_000);
   prune.unref();
+  // Loaded only when scheduled, so a broker without a reconciler does not load Octokit.
+  const reconciler = config.reconciler?.schedule !== undefined ? (await import('./reconcile/schedule-reconciler.ts')).startScheduledReconciler(config, store, logger) : undefined;
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down: draining');
@@ -49,6 +51,7 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
     const ended = await shutDown(app, lifecycle, proxy?.streams, SHUTDOWN_GRACE_MS);
     if (ended > 0) logger.warn({ ended }, 'ended streams still open after the grace period');
     await proxy?.close();
+    await reconciler?.stop();
     await store.close();
     process.exit(0);
   };

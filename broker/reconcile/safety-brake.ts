@@ -19,8 +19,11 @@ export function checkSafetyBrake(what: string, affected: number, population: num
   const share = population === 0 ? 0 : affected / population;
   const tripped = affected > safety.floor && share > safety.maxShare;
   const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
+  const count = `${affected} of ${population} ${what} (${pct(share)})`;
   const detail = tripped
-    ? `would revoke ${affected} of ${population} ${what} (${pct(share)}), above safety.max_share ${pct(safety.maxShare)}: nothing was revoked; check the sources below, then raise reconciler.safety.max_share for one run if this is real`
-    : `${affected} of ${population} ${what} (${pct(share)}), within safety.max_share ${pct(safety.maxShare)} or at most safety.floor ${safety.floor}`;
+    ? `would revoke ${count}, above safety.max_share ${pct(safety.maxShare)}: nothing was revoked; check the sources below, then raise reconciler.safety.max_share for one run if this is real`
+    : affected <= safety.floor
+      ? `${count}: at most safety.floor ${safety.floor}, so allowed`
+      : `${count}: within safety.max_share ${pct(safety.maxShare)}`;
   return { tripped, affected, population, maxShare: safety.maxShare, floor: safety.floor, detail };
 }

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_session ON audit_log (session);
 CREATE INDEX IF NOT EXISTS audit_request ON audit_log (request_id);
 CREATE INDEX IF NOT EXISTS audit_repository ON audit_log (repository_id, seq);
+CREATE INDEX IF NOT EXISTS audit_type_at ON audit_log (type, at);
 `;
 
 export const GENESIS = '0'.repeat(64);
@@ -124,9 +125,15 @@ export function createSqliteAudit(db: Database.Database, fail: (err: unknown) =>
       eq('actor', f.actor);
       eq('operation', f.operation);
       eq('outcome', f.outcome);
-      if (f.since !== undefined) (where.push('at >= ?'), args.push(f.since));
-      if (f.until !== undefined) (where.push('at < ?'), args.push(f.until));
-      if (f.after !== undefined) (where.push('seq > ?'), args.push(f.after));
+      const bound = (sql: string, value: number | undefined) => {
+        if (value !== undefined) {
+          where.push(sql);
+          args.push(value);
+        }
+      };
+      bound('at >= ?', f.since);
+      bound('at < ?', f.until);
+      bound('seq > ?', f.after);
       const limit = Math.min(f.limit ?? 100, 1000);
       const rows = db.prepare<unknown[], AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`).all(...args, limit + 1);
       const records = rows.slice(0, limit).map(toStored);

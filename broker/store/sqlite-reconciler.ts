@@ -40,7 +40,8 @@ export function createSqliteReconcilerStore(db: Database.Database) {
       WHERE leases.expires_at <= @now OR leases.holder = excluded.holder`),
     release: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
     lastUsed: db.prepare<[number], { session: string; at: number }>(
-      `SELECT session, MAX(at) AS at FROM audit_log WHERE type = 'proxy.request' AND at >= ? AND session IS NOT NULL GROUP BY session`,
+      // Pinned: without statistics the planner would walk audit_session, i.e. the whole log.
+      `SELECT session, MAX(at) AS at FROM audit_log INDEXED BY audit_last_use WHERE type = 'proxy.request' AND at >= ? AND session IS NOT NULL GROUP BY session`,
     ),
     saveReport: db.prepare('INSERT INTO reconcile_reports (id, started_at, finished_at, summary, body) VALUES (@id, @started_at, @finished_at, @summary, @body)'),
     listReports: db.prepare<[number], ReportRow>('SELECT id, started_at, finished_at, summary FROM reconcile_reports ORDER BY started_at DESC, id DESC LIMIT ?'),

@@ -55,7 +55,7 @@ export function renderMarkdown(r: RevocationReport, opts: { maxRows?: number } =
 /** `statusLine` is the one-line verdict that heads every rendering and webhook message. */
 export function statusLine(r: RevocationReport): string {
   const s = r.summary;
-  const verdict = s.status === 'braked' ? '🛑 safety brake tripped' : s.status === 'degraded' ? '⚠️ degraded' : '✅ ok';
+  const verdict = s.status === 'braked' ? 'SAFETY BRAKE TRIPPED' : s.status === 'degraded' ? 'DEGRADED' : 'OK';
   return `**${verdict}** — ${s.revoked} revoked, ${s.closed_expired} expired closed, ${s.held} held, ${s.keys_flagged} API keys flagged, ${s.errors} errors.`;
 }
 
