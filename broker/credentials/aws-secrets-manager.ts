@@ -1,9 +1,4 @@
-import {
-  GetSecretValueCommand,
-  SecretsManagerClient,
-  SecretsManagerServiceException,
-  type GetSecretValueCommandOutput,
-} from '@aws-sdk/client-secrets-manager';
+import type { GetSecretValueCommandOutput, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CredentialRefError, type AwsSecretRef } from './credential-ref.ts';
 import { SecretSourceError, type SecretSource } from './credential-provider.ts';
 
@@ -25,30 +20,33 @@ export function createSecretsManagerSource(ref: AwsSecretRef, env: NodeJS.Proces
     );
   }
   const description = `aws-sm secret ${ref.secretId} in ${region}`;
-  const client = new SecretsManagerClient({
-    region,
-    maxAttempts: MAX_ATTEMPTS,
-    requestHandler: {
-      connectionTimeout: CONNECTION_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-    },
-    ...(ref.endpoint !== undefined && { endpoint: ref.endpoint }),
-  });
+  // The AWS SDK is loaded on first use: brokers whose key lives in env: or file: never pay its memory.
+  let client: SecretsManagerClient | undefined;
 
   return {
     description,
     async fetch() {
+      const sdk = await import('@aws-sdk/client-secrets-manager');
+      client ??= new sdk.SecretsManagerClient({
+        region,
+        maxAttempts: MAX_ATTEMPTS,
+        requestHandler: {
+          connectionTimeout: CONNECTION_TIMEOUT_MS,
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          throwOnRequestTimeout: true,
+        },
+        ...(ref.endpoint !== undefined && { endpoint: ref.endpoint }),
+      });
       let output: GetSecretValueCommandOutput;
       try {
-        output = await client.send(new GetSecretValueCommand({ SecretId: ref.secretId }));
+        output = await client.send(new sdk.GetSecretValueCommand({ SecretId: ref.secretId }));
       } catch (err) {
-        throw new SecretSourceError(explainFailure(err, description));
+        throw new SecretSourceError(explainFailure(err, description, sdk.SecretsManagerServiceException));
       }
       return pickKey(output, ref.jsonKey, description);
     },
     close() {
-      client.destroy();
+      client?.destroy();
     },
   };
 }
@@ -111,8 +109,8 @@ function nonEmptyKey(value: string, description: string): string {
  * responses never hold secret values); anything else keeps only its name or network code, since a
  * deserialisation error may quote the response body, and that body held the secret.
  */
-function explainFailure(err: unknown, description: string): string {
-  if (err instanceof SecretsManagerServiceException) {
+function explainFailure(err: unknown, description: string, ServiceException: abstract new (...args: never[]) => Error): string {
+  if (err instanceof ServiceException) {
     switch (err.name) {
       case 'ResourceNotFoundException':
         return `${description} was not found; check the secret id, region and AWS account`;
