@@ -2,18 +2,18 @@
 // skillgate token; the stub upstream records what actually arrived.
 import Anthropic, { AuthenticationError, PermissionDeniedError, toFile } from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, DEFAULT_POLICIES, type TestBroker } from '../helpers/broker.ts';
-import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
-import { startStubUpstream, STUB_API_KEY, STUB_ECHO_SECRET, type StubUpstream } from '../stub-upstream/server.ts';
+import type { TestBroker } from '../helpers/broker.ts';
+import { PROXY_POLICIES, startProxyStack, type ProxyStack } from '../helpers/proxy-stack.ts';
+import { STUB_API_KEY, STUB_ECHO_SECRET, type StubUpstream } from '../stub-upstream/server.ts';
 
-let issuer: OidcIssuer;
+let stack: ProxyStack;
 let stub: StubUpstream;
 let broker: TestBroker;
 let token: string;
 
 const policies = [
   {
-    ...DEFAULT_POLICIES[0],
+    ...PROXY_POLICIES[0],
     grant: {
       scopes: ['messages:create', 'models:read', 'skills:read', 'skills:write', 'skills:delete', 'files:read', 'files:write'],
       models: ['claude-sonnet-5*'],
@@ -25,18 +25,10 @@ const policies = [
 ];
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  stub = await startStubUpstream({ echoSecret: STUB_ECHO_SECRET });
-  process.env['TEST_UPSTREAM_KEY'] = STUB_API_KEY;
-  broker = await startBroker({ issuerUrl: issuer.url, policies, config: { upstream: { base_url: stub.url, credential: 'env:TEST_UPSTREAM_KEY' } } });
-  const { body } = await broker.exchange(await issuer.sign(issuer.githubClaims()));
-  token = body['access_token'] as string;
+  stack = await startProxyStack({ policies, stub: { echoSecret: STUB_ECHO_SECRET } });
+  ({ stub, broker, token } = stack);
 });
-afterAll(async () => {
-  await broker.close();
-  await stub.close();
-  await issuer.close();
-});
+afterAll(() => stack.close());
 
 const sdk = (opts: { apiKey?: string; legacy?: boolean } = {}) =>
   new Anthropic({
@@ -112,8 +104,7 @@ describe('proxy with the official SDK', () => {
 
   it('refuses unknown and revoked tokens as AuthenticationError', async () => {
     await expect(sdk({ apiKey: 'sgt_notarealtoken' }).messages.create(ask)).rejects.toBeInstanceOf(AuthenticationError);
-    const { body } = await broker.exchange(await issuer.sign(issuer.githubClaims()));
-    const doomed = body['access_token'] as string;
+    const doomed = await stack.mint();
     await sdk({ apiKey: doomed }).messages.create(ask);
     await fetch(`${broker.url}/v1/token/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: doomed }) });
     await expect(sdk({ apiKey: doomed }).messages.create(ask)).rejects.toBeInstanceOf(AuthenticationError);

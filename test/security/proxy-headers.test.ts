@@ -7,37 +7,24 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICIES, startBroker, type TestBroker } from '../helpers/broker.ts';
-import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
-import { startStubUpstream, STUB_API_KEY, type RecordedRequest, type StubUpstream } from '../stub-upstream/server.ts';
+import type { TestBroker } from '../helpers/broker.ts';
+import { startProxyStack, type ProxyStack } from '../helpers/proxy-stack.ts';
+import { STUB_API_KEY, type RecordedRequest, type StubUpstream } from '../stub-upstream/server.ts';
 
-let issuer: OidcIssuer;
+let stack: ProxyStack;
 let stub: StubUpstream;
 let broker: TestBroker;
 let decoy: Decoy;
 let token: string;
 
-const policies = [
-  {
-    ...DEFAULT_POLICIES[0],
-    grant: { scopes: ['messages:create', 'models:read'], models: ['claude-sonnet-5*'], max_tokens: 4096, ttl: '15m' },
-  },
-];
-
 beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  stub = await startStubUpstream();
+  stack = await startProxyStack();
+  ({ stub, broker, token } = stack);
   decoy = await startDecoy();
-  process.env['HEADERS_UPSTREAM_KEY'] = STUB_API_KEY;
-  broker = await startBroker({ issuerUrl: issuer.url, policies, config: { upstream: { base_url: stub.url, credential: 'env:HEADERS_UPSTREAM_KEY' } } });
-  const { body } = await broker.exchange(await issuer.sign(issuer.githubClaims()));
-  token = body['access_token'] as string;
 });
 afterAll(async () => {
-  await broker.close();
   await decoy.close();
-  await stub.close();
-  await issuer.close();
+  await stack.close();
 });
 
 interface Answer {
