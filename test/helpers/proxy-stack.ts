@@ -18,8 +18,8 @@ export interface ProxyStack {
   broker: TestBroker;
   /** A live skillgate token for the default claims. */
   token: string;
-  /** Mints another token (for revocation and isolation tests). */
-  mint(claims?: Record<string, unknown>): Promise<string>;
+  /** Mints another token (for revocation and isolation tests); `exchange` adds body fields such as scope. */
+  mint(claims?: Record<string, unknown>, exchange?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,8 +38,8 @@ export async function startProxyStack(opts: { policies?: unknown[]; stub?: StubU
     policies: opts.policies ?? PROXY_POLICIES,
     config: { ...opts.broker?.config, upstream: { base_url: stub.url, credential: `env:${keyVar}`, ...opts.upstream } },
   });
-  const mint = async (claims: Record<string, unknown> = {}) => {
-    const { status, body } = await broker.exchange(await issuer.sign(issuer.githubClaims(claims)));
+  const mint = async (claims: Record<string, unknown> = {}, exchange: Record<string, unknown> = {}) => {
+    const { status, body } = await broker.exchange(await issuer.sign(issuer.githubClaims(claims)), exchange);
     if (status !== 200) throw new Error(`exchange failed: ${JSON.stringify(body)}`);
     return String(body['access_token']);
   };

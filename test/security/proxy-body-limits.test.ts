@@ -7,13 +7,13 @@
 import { connect } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICIES, startBroker, type TestBroker } from '../helpers/broker.ts';
-import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
-import { startStubUpstream, STUB_API_KEY, STUB_ECHO_SECRET, type RecordedRequest, type StubUpstream } from '../stub-upstream/server.ts';
+import type { TestBroker } from '../helpers/broker.ts';
+import { PROXY_POLICIES, startProxyStack, type ProxyStack } from '../helpers/proxy-stack.ts';
+import { STUB_ECHO_SECRET, type RecordedRequest, type StubUpstream } from '../stub-upstream/server.ts';
 
 const LIMIT = 1024 * 1024;
 
-let issuer: OidcIssuer;
+let stack: ProxyStack;
 let stub: StubUpstream;
 let broker: TestBroker;
 let port: number;
@@ -21,29 +21,17 @@ let token: string;
 
 const policies = [
   {
-    ...DEFAULT_POLICIES[0],
+    ...PROXY_POLICIES[0],
     grant: { scopes: ['messages:create', 'models:read', 'skills:read', 'files:read'], models: ['claude-sonnet-5*'], max_tokens: 4096, ttl: '15m' },
   },
 ];
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  stub = await startStubUpstream({ echoSecret: STUB_ECHO_SECRET });
-  process.env['BODY_LIMITS_UPSTREAM_KEY'] = STUB_API_KEY;
-  broker = await startBroker({
-    issuerUrl: issuer.url,
-    policies,
-    config: { upstream: { base_url: stub.url, credential: 'env:BODY_LIMITS_UPSTREAM_KEY', max_request_bytes: LIMIT } },
-  });
+  stack = await startProxyStack({ policies, stub: { echoSecret: STUB_ECHO_SECRET }, upstream: { max_request_bytes: LIMIT } });
+  ({ stub, broker, token } = stack);
   port = Number(new URL(broker.url).port);
-  const { body } = await broker.exchange(await issuer.sign(issuer.githubClaims()));
-  token = body['access_token'] as string;
 });
-afterAll(async () => {
-  await broker.close();
-  await stub.close();
-  await issuer.close();
-});
+afterAll(() => stack.close());
 
 const VERSION = { 'anthropic-version': '2023-06-01' };
 const ask = (extra: Record<string, unknown> = {}) => ({ model: 'claude-sonnet-5', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }], ...extra });

@@ -8,44 +8,31 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICIES, startBroker, type TestBroker } from '../helpers/broker.ts';
-import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
-import { startStubUpstream, STUB_API_KEY, type StubUpstream } from '../stub-upstream/server.ts';
+import type { TestBroker } from '../helpers/broker.ts';
+import { PROXY_POLICIES, startProxyStack, type ProxyStack } from '../helpers/proxy-stack.ts';
+import { STUB_API_KEY, type StubUpstream } from '../stub-upstream/server.ts';
 
-let issuer: OidcIssuer;
+let stack: ProxyStack;
 let stub: StubUpstream;
 let broker: TestBroker;
 let decoy: Decoy;
 let port: number;
 let token: string;
 
-const policies = [
-  {
-    ...DEFAULT_POLICIES[0],
-    grant: { scopes: ['messages:create', 'models:read'], models: ['claude-sonnet-5*'], max_tokens: 4096, ttl: '15m' },
-  },
-];
+const policies = [{ ...PROXY_POLICIES[0], grant: { scopes: ['messages:create', 'models:read'], models: ['claude-sonnet-5*'], max_tokens: 4096, ttl: '15m' } }];
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer();
-  stub = await startStubUpstream();
+  stack = await startProxyStack({ policies });
+  ({ stub, broker, token } = stack);
   decoy = await startDecoy();
-  process.env['SMUGGLING_UPSTREAM_KEY'] = STUB_API_KEY;
-  broker = await startBroker({ issuerUrl: issuer.url, policies, config: { upstream: { base_url: stub.url, credential: 'env:SMUGGLING_UPSTREAM_KEY' } } });
   port = Number(new URL(broker.url).port);
-  token = await mintToken();
 });
 afterAll(async () => {
-  await broker.close();
   await decoy.close();
-  await stub.close();
-  await issuer.close();
+  await stack.close();
 });
 
-async function mintToken(extra: Record<string, unknown> = {}): Promise<string> {
-  const { body } = await broker.exchange(await issuer.sign(issuer.githubClaims()), extra);
-  return body['access_token'] as string;
-}
+const mintToken = (exchange?: Record<string, unknown>) => stack.mint({}, exchange);
 
 // ---------------------------------------------------------------------------------------------
 // Raw HTTP/1.1 on a socket
