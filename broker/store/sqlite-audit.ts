@@ -23,7 +23,6 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_session ON audit_log (session);
 CREATE INDEX IF NOT EXISTS audit_request ON audit_log (request_id);
 CREATE INDEX IF NOT EXISTS audit_repository ON audit_log (repository_id, seq);
-CREATE INDEX IF NOT EXISTS audit_type_at ON audit_log (type, at);
 `;
 
 export const GENESIS = '0'.repeat(64);
