@@ -2,7 +2,7 @@
 // (parse + re-serialise the JSON body, the least any body-reading proxy pays) and the broker
 // (`skillgate serve`, realistic policy) each run in their own process; this process drives them
 // with the same client and prints req/s, latency, SSE MB/s, peak RSS and skillgate/bare ratios.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,7 +97,9 @@ async function startChild(args: string[]): Promise<{ url: string; proc: ChildPro
 }
 
 async function startBroker(configPath: string, url: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['bin/skillgate.js', 'serve', '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
+  // The broker runs as `npm start` runs it: the esbuild bundle of broker/ (no TypeScript loader in the process).
+  execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+  const proc = spawn(process.execPath, ['build/skillgate.mjs', 'serve', '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
   children.push(proc);
   for (let i = 0; i < 100; i++) {
     if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, proc };
