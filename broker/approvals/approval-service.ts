@@ -168,10 +168,18 @@ export function createApprovalGate(opts: ApprovalGateOptions): ApprovalService {
     }
   }
 
+  // Config load already validated every `for` entry; parse each policy's list once, not per request.
+  const compiled = new WeakMap<readonly string[], ReturnType<typeof compileApprovalRules>>();
+  const rulesOf = (entries: readonly string[]) => {
+    let rules = compiled.get(entries);
+    if (!rules) compiled.set(entries, (rules = compileApprovalRules(entries, 'approval.for', [])));
+    return rules;
+  };
+
   async function approve(input: ApprovalInput): Promise<void> {
     const approval = input.grant.approval;
     if (!approval) return;
-    const reasons = matchApprovalRules(compileApprovalRules(approval.for, 'approval.for', []), summarizeRequest(input.route, input.body));
+    const reasons = matchApprovalRules(rulesOf(approval.for), summarizeRequest(input.route, input.body));
     if (reasons.length === 0) return;
     try {
       await sweep();
