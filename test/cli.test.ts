@@ -1,6 +1,6 @@
 // The real `skillgate` CLI as a child process (each run costs about a second, so the cases are
 // few): policy check / explain on configs written here, tokens list / revoke against the SQLite
-// file of a broker running in this process.
+// file of a broker running in this process, and the audit commands over its trail.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +165,32 @@ describe('skillgate tokens', () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: 'invalid_token', reason: 'token_revoked', message: expect.stringContaining('offboarded') });
     expect(await broker.store.getToken(id)).toMatchObject({ revokedReason: 'offboarded', revokedBy: 'cli' });
+  });
+
+  it('audit query, export, replay and verify read the same trail the broker writes', async () => {
+    const { body } = await broker.exchange(await issuer.sign(issuer.githubClaims({ run_id: '777' })));
+    const id = body['token_id'] as string;
+
+    const query = await runCli(['audit', 'query', '--config', configPath, '--type', 'token.exchange', '--run-id', '777']);
+    expect(query.code).toBe(0);
+    const lines = query.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`token.exchange\tgranted`);
+    expect(lines[0]).toContain(id);
+
+    const exported = await runCli(['audit', 'export', '--config', configPath, '--session', id]);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { session: string; type: string })).toEqual([expect.objectContaining({ session: id, type: 'token.exchange' })]);
+    expect(exported.stdout).not.toContain(String(body['access_token']));
+
+    const replay = await runCli(['audit', 'replay', id, '--config', configPath]);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toContain(`# Session ${id}`);
+    expect(replay.stdout).toContain('policy **ci**');
+
+    const verify = await runCli(['audit', 'verify', '--config', configPath]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^ok: \d+ records, head [0-9a-f]{64}/);
   });
 
   it('revoking an unknown id exits 1 and says so', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/load-config.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
-import type { AuditFilter } from './audit-record.ts';
+import { auditFilter, type AuditFilter } from './audit-record.ts';
 import { buildTranscript, renderMarkdown } from './render-session.ts';
 
 interface FilterOptions {
@@ -88,22 +88,12 @@ export function registerAuditCommands(program: Command, load: (path: string) => 
     });
 }
 
-function toFilter(o: FilterOptions): AuditFilter {
-  const f: AuditFilter = {};
-  const set = <K extends keyof AuditFilter>(key: K, value: AuditFilter[K] | undefined) => {
-    if (value !== undefined) f[key] = value;
-  };
-  set('type', o.type);
-  set('session', o.session);
-  set('repository', o.repository);
-  set('repositoryId', o.repositoryId);
-  set('runId', o.runId);
-  set('pr', o.pr);
-  set('actor', o.actor);
-  set('operation', o.operation);
-  set('outcome', o.outcome);
-  set('since', o.since === undefined ? undefined : Date.parse(o.since));
-  set('until', o.until === undefined ? undefined : Date.parse(o.until));
-  set('limit', o.limit === undefined ? undefined : Number(o.limit));
-  return f;
+function toFilter(o: FilterOptions & { config?: string }): AuditFilter {
+  const { since, until, limit, config: _config, ...fields } = o;
+  return auditFilter({
+    ...fields,
+    since: since === undefined ? undefined : Date.parse(since),
+    until: until === undefined ? undefined : Date.parse(until),
+    limit: limit === undefined ? undefined : Number(limit),
+  });
 }

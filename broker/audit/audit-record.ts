@@ -61,3 +61,8 @@ export interface AuditFilter {
 }
 
 export type ChainCheck = { ok: true; records: number; head: string } | { ok: false; records: number; brokenAt: number; problem: string };
+
+/** `auditFilter` keeps the fields that were given, so an absent option never becomes `key: undefined`. */
+export function auditFilter(fields: { [K in keyof AuditFilter]?: AuditFilter[K] | undefined }): AuditFilter {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as AuditFilter;
+}

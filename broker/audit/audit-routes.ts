@@ -5,7 +5,7 @@ import { BrokerError } from '../errors.ts';
 import type { createOperatorAuth } from '../http/operator-auth.ts';
 import type { CompiledPolicy } from '../policy/compile-policies.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
-import type { AuditFilter } from './audit-record.ts';
+import { auditFilter } from './audit-record.ts';
 import { buildTranscript, renderMarkdown } from './render-session.ts';
 
 const EventsQuery = Type.Object(
@@ -60,13 +60,21 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     async (request, reply) => {
       const who = await reader(request);
       const q = request.query;
-      const filter: AuditFilter = {
-        ...pick(q),
-        ...(q.since !== undefined && { since: Date.parse(q.since) }),
-        ...(q.until !== undefined && { until: Date.parse(q.until) }),
-        ...(q.cursor !== undefined && { after: q.cursor }),
-        ...(q.limit !== undefined && { limit: q.limit }),
-      };
+      const filter = auditFilter({
+        type: q.type,
+        session: q.session,
+        repository: q.repository,
+        repositoryId: q.repository_id,
+        runId: q.run_id,
+        pr: q.pr,
+        actor: q.actor,
+        operation: q.operation,
+        outcome: q.outcome,
+        since: q.since === undefined ? undefined : Date.parse(q.since),
+        until: q.until === undefined ? undefined : Date.parse(q.until),
+        after: q.cursor,
+        limit: q.limit,
+      });
       // A CI token sees its own repository (with audit:read) or only its own session, whatever it asks for.
       if (who.kind === 'token') {
         if (who.repositoryId !== undefined) {
@@ -104,20 +112,6 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     deps.requireOperator(request);
     return deps.store.verifyAudit();
   });
-}
-
-function pick(q: Static<typeof EventsQuery>): AuditFilter {
-  const f: AuditFilter = {};
-  if (q.type !== undefined) f.type = q.type;
-  if (q.session !== undefined) f.session = q.session;
-  if (q.repository !== undefined) f.repository = q.repository;
-  if (q.repository_id !== undefined) f.repositoryId = q.repository_id;
-  if (q.run_id !== undefined) f.runId = q.run_id;
-  if (q.pr !== undefined) f.pr = q.pr;
-  if (q.actor !== undefined) f.actor = q.actor;
-  if (q.operation !== undefined) f.operation = q.operation;
-  if (q.outcome !== undefined) f.outcome = q.outcome;
-  return f;
 }
 
 const forbidden = () => new BrokerError('policy_denied', 'audit_scope', 'this token may read only its own session, or its own repository with the audit:read scope');
