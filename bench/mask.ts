@@ -75,7 +75,8 @@ function measure(label: string, bytes: number, run: () => void): void {
   console.log(`${label.padEnd(52)} ${mbps.toFixed(1).padStart(8)} MB/s`);
 }
 
-const masker = createMasker({ exactValues: ['operator-listed-value-0123456789'] });
+// As the broker builds it: the upstream key (with its encodings) and an operator-listed value.
+const masker = createMasker({ exactValues: [`${'sk-ant-'}api03-${'Zq9_x'.repeat(19).slice(0, 93)}AA`, 'operator-listed-value-0123456789'] });
 
 const prose = Array.from({ length: 200_000 }, word).join(' ');
 measure('maskText, 1 MB of prose (no secret)', Buffer.byteLength(prose), () => masker.maskText(prose));
@@ -105,5 +106,20 @@ measure('stream masker, one write per event', whole.length, () => {
 measure('stream masker, 16 KiB chunks', whole.length, () => {
   const sm = createStreamMasker(masker);
   for (const c of chunks16k) sm.push(c);
+  sm.end();
+});
+
+// The proxy benchmark's stream: the stub's `long-stream-N`, 512 characters of plain prose per delta.
+const PROSE = 'The release adds scoped credentials for continuous integration, rotates keys without downtime and records every call. ';
+const proseDelta = PROSE.repeat(5).slice(0, 512);
+const proseEvents = [
+  sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+  ...Array.from({ length: 1000 }, () => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: proseDelta } })),
+  sse('content_block_stop', { type: 'content_block_stop', index: 0 }),
+  sse('message_stop', { type: 'message_stop' }),
+].map((e) => Buffer.from(e));
+measure('stream masker, 512-char prose deltas (proxy bench)', Buffer.concat(proseEvents).length, () => {
+  const sm = createStreamMasker(masker);
+  for (const c of proseEvents) sm.push(c);
   sm.end();
 });

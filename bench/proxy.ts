@@ -4,28 +4,23 @@
 // with the same client and prints req/s, latency, SSE MB/s, peak RSS and skillgate/bare ratios.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
-import { DEFAULT_POLICIES, ID_TOKEN_TYPE, testConfigYaml, TOKEN_EXCHANGE } from '../test/helpers/broker.ts';
+import { DEFAULT_POLICIES, testConfigYaml } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
 import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
+import { BENCH_GRANT, freePort, load, mint, plainBody as plain, startChild, streamBody as longStream, waitForHealth } from './load.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const messageBody = (content: string, stream = false) => JSON.stringify({ model: 'claude-sonnet-5', max_tokens: 1024, stream, messages: [{ role: 'user', content }] });
-const plain = messageBody('Summarise the release notes of this repository in three bullet points.');
-const longStream = messageBody('long-stream-2000', true);
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'skillgate-bench-'));
 try {
-  const stub = await startChild(['bench/servers/stub.ts']);
-  const bare = await startChild(['bench/servers/bare-proxy.ts', stub.url]);
+  const stub = await startChild(['bench/servers/stub.ts'], children);
+  const bare = await startChild(['bench/servers/bare-proxy.ts', stub.url], children);
   const issuer = await startOidcIssuer();
   const port = await freePort();
-  const policies = [{ ...DEFAULT_POLICIES[0], grant: { scopes: ['messages:create', 'models:read'], models: ['claude-sonnet-5*', 'claude-haiku-*'], max_tokens: 4096, tools: { custom: 'allow', code_execution: 'allow', bash: 'deny' }, ttl: '1h' } }];
+  const policies = [{ ...DEFAULT_POLICIES[0], grant: BENCH_GRANT }];
   const config = testConfigYaml({ issuerUrl: issuer.url, policies, config: { listen: { host: '127.0.0.1', port }, log: { level: 'warn' }, upstream: { base_url: stub.url, credential: 'env:BENCH_UPSTREAM_KEY' } } }, dir);
   writeFileSync(join(dir, 'skillgate.yaml'), config);
   const broker = await startBroker(join(dir, 'skillgate.yaml'), `http://127.0.0.1:${port}`);
@@ -56,44 +51,10 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function load(url: string, key: string, connections: number, seconds: number, body: string) {
-  const pool = new Pool(url, { connections });
-  const latencies: number[] = [];
-  let bytes = 0;
-  const deadline = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < deadline) {
-        const started = performance.now();
-        const res = await pool.request({ path: '/v1/messages', method: 'POST', body, headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': key } });
-        for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-        if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}`);
-        latencies.push(performance.now() - started);
-      }
-    }),
-  );
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]!, bytes };
-}
-
 /** Linux keeps each process's peak resident set in /proc/PID/status (VmHWM). */
 function peakRssMB(proc: ChildProcess): number {
   const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function startChild(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(proc);
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      const m = /READY (\S+)/.exec(d.toString());
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
-  return { url, proc };
 }
 
 async function startBroker(configPath: string, url: string): Promise<{ url: string; proc: ChildProcess }> {
@@ -101,25 +62,6 @@ async function startBroker(configPath: string, url: string): Promise<{ url: stri
   execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
   const proc = spawn(process.execPath, ['build/skillgate.mjs', 'serve', '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
   children.push(proc);
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, proc };
-    await sleep(100);
-  }
-  throw new Error('broker did not start');
-}
-
-async function mint(url: string, idToken: string): Promise<string> {
-  const res = await fetch(`${url}/v1/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: TOKEN_EXCHANGE, subject_token: idToken, subject_token_type: ID_TOKEN_TYPE }) });
-  const body = (await res.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`exchange failed: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+  await waitForHealth(url);
+  return { url, proc };
 }

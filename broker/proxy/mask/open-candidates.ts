@@ -2,6 +2,15 @@
  * Finding the tail of a text that could still grow into a secret. JavaScript regexes cannot match
  * "a prefix of a match", and an alternation of every literal's prefixes tried at every position is
  * slow, so the literals go into a trie that is walked only from characters that start one.
+ *
+ * Walking the trie from every candidate start character is still most of a stream masker's time on
+ * prose (`s`, `a`, `e`, … start literals), so the walk is limited to where a literal can be: every
+ * literal has an *anchor* — a character that is not a lowercase letter, such as `-` in `sk-`, `_`
+ * in `ghp_`, `J` in `eyJ` — within its first `reach` characters. A literal, or a prefix of one long
+ * enough to include its anchor, therefore starts at most `reach` characters before an anchor
+ * character of the text, which a native regex finds fast and prose has few of; a shorter prefix
+ * can only be the last `reach` characters. When some literal has no anchor near its start, every
+ * position is scanned.
  */
 
 /** A literal's streaming description: the text a match starts with and what may follow it. */
@@ -35,7 +44,14 @@ export interface OpenCandidates<R> {
   readonly folded: TrieNode<R>;
   /** Which UTF-16 code units start some literal. */
   readonly starts: Uint8Array;
+  /** Global regex of the anchor characters, or `null` to scan every position. */
+  readonly anchors: RegExp | null;
+  /** How far into a literal its first anchor can be. */
+  readonly reach: number;
 }
+
+/** Past this, anchors would narrow the scan too little to be worth it. */
+const MAX_REACH = 16;
 
 function node<R>(): TrieNode<R> {
   return { next: new Map(), terminal: false, tails: [] };
@@ -47,7 +63,7 @@ function fold(code: number): number {
 
 /** `buildOpenCandidates` compiles literals into tries; it throws if a continuation is not a valid regex. */
 export function buildOpenCandidates<R>(specs: readonly PrefixSpec<R>[]): OpenCandidates<R> {
-  const candidates: OpenCandidates<R> = { exact: node(), folded: node(), starts: new Uint8Array(0x10000) };
+  const candidates: OpenCandidates<R> = { exact: node(), folded: node(), starts: new Uint8Array(0x10000), ...findAnchors(specs) };
   const regexes = new Map<string, RegExp>();
   for (const spec of specs) {
     const flags = spec.caseInsensitive ? 'iy' : 'y';
@@ -72,6 +88,29 @@ export function buildOpenCandidates<R>(specs: readonly PrefixSpec<R>[]): OpenCan
     }
   }
   return candidates;
+}
+
+const isLetter = (c: string): boolean => /^[A-Za-z]$/.test(c);
+
+/**
+ * Picks the anchor characters: those of the literals that are not lowercase letters (no letter at
+ * all for a case-insensitive literal), and how deep into a literal the first one can be.
+ */
+function findAnchors<R>(specs: readonly PrefixSpec<R>[]): { anchors: RegExp | null; reach: number } {
+  const isAnchor = (c: string, caseInsensitive: boolean): boolean => (caseInsensitive ? !isLetter(c) : !/^[a-z]$/.test(c));
+  const chars = new Set<string>();
+  let reach = 0;
+  for (const spec of specs) {
+    for (const literal of spec.literals) {
+      const first = [...literal].findIndex((c) => isAnchor(c, spec.caseInsensitive));
+      if (first === -1 || first > MAX_REACH) return { anchors: null, reach: 0 };
+      reach = Math.max(reach, first);
+      for (const c of literal) if (isAnchor(c, spec.caseInsensitive)) chars.add(c);
+    }
+  }
+  if (chars.size === 0) return { anchors: null, reach: 0 };
+  const escaped = [...chars].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+  return { anchors: new RegExp(`[${escaped}]`, 'g'), reach };
 }
 
 const NONE = 0;
@@ -137,16 +176,35 @@ export function findLiteralStart<R>(candidates: OpenCandidates<R>, text: string,
 
 /** `findOpenTail` scans `text` from `from` for the tail to hold back. */
 export function findOpenTail<R>(candidates: OpenCandidates<R>, text: string, from: number): OpenTail {
+  const { anchors, reach } = candidates;
+  const tail: OpenTail = { start: text.length, literalBefore: false };
+  if (anchors === null) return scanForOpen(candidates, text, from, text.length, tail);
+  // Only positions within `reach` before an anchor, or within `reach` of the end, can start a literal.
+  let next = from;
+  anchors.lastIndex = from;
+  while (anchors.test(text)) {
+    const anchor = anchors.lastIndex - 1;
+    const lo = Math.max(next, anchor - reach);
+    if (lo <= anchor && scanForOpen(candidates, text, lo, anchor + 1, tail).start !== text.length) return tail;
+    next = anchor + 1;
+  }
+  return scanForOpen(candidates, text, Math.max(next, text.length - reach), text.length, tail);
+}
+
+/** Scans [from, to) for the first position where an open tail starts, recording whole literals before it in `tail`. */
+function scanForOpen<R>(candidates: OpenCandidates<R>, text: string, from: number, to: number, tail: OpenTail): OpenTail {
   const { starts, exact, folded } = candidates;
   const foldedToo = folded.next.size > 0;
-  let literalBefore = false;
-  for (let i = from; i < text.length; i++) {
+  for (let i = from; i < to; i++) {
     if (starts[text.charCodeAt(i)] === 0) continue;
     const found = Math.max(probe(exact, text, i, false), foldedToo ? probe(folded, text, i, true) : NONE);
-    if (found === OPEN) return { start: i, literalBefore };
-    if (found === LITERAL) literalBefore = true;
+    if (found === OPEN) {
+      tail.start = i;
+      return tail;
+    }
+    if (found === LITERAL) tail.literalBefore = true;
   }
-  return { start: text.length, literalBefore };
+  return tail;
 }
 
 /** The literal text a regex source starts with ('' when there is none we can trust). */
