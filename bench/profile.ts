@@ -1,5 +1,5 @@
 // npm run bench:profile -- [plain|sse] — where the broker spends its CPU under one bench load.
-// Starts the stub and the broker (the `npm start` bundle, with --cpu-prof) as `npm run bench` does,
+// Starts the stub and the broker (the `npm start` bundle, with --cpu-prof, or with BROKER_FLAGS instead) as `npm run bench` does,
 // drives one load for BENCH_SECONDS, stops the broker cleanly so V8 writes the profile, and prints
 // the functions with the most self time. The .cpuprofile stays in the printed directory (open it
 // in Chrome DevTools or speedscope for the call tree).
@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { DEFAULT_POLICIES, testConfigYaml } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
 import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
-import { BENCH_GRANT, freePort, load, mint, plainBody, startChild, streamBody, waitForHealth } from './load.ts';
+import { BENCH_GRANT, cpuMs, freePort, load, mint, plainBody, startChild, streamBody, waitForHealth } from './load.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const kind = process.argv[2] ?? 'plain';
@@ -24,20 +24,24 @@ const issuer = await startOidcIssuer();
 const port = await freePort();
 const policies = [{ ...DEFAULT_POLICIES[0], grant: BENCH_GRANT }];
 writeFileSync(join(dir, 'skillgate.yaml'), testConfigYaml({ issuerUrl: issuer.url, policies, config: { listen: { host: '127.0.0.1', port }, log: { level: 'warn' }, upstream: { base_url: stub.url, credential: 'env:BENCH_UPSTREAM_KEY' } } }, dir));
-const broker = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'build/skillgate.mjs', 'serve', '--config', join(dir, 'skillgate.yaml')], { stdio: 'inherit', env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
+const broker = spawn(process.execPath, [...(process.env['BROKER_FLAGS']?.split(' ').filter(Boolean) ?? ['--cpu-prof', `--cpu-prof-dir=${dir}`]), process.env['BROKER_BUNDLE'] ?? 'build/skillgate.mjs', 'serve', '--config', join(dir, 'skillgate.yaml')], { stdio: 'inherit', env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
 const url = `http://127.0.0.1:${port}`;
 try {
   await waitForHealth(url);
   const token = await mint(url, await issuer.sign(issuer.githubClaims()));
+  await load(url, token, 64, 1, plainBody); // warm-up: the JIT has compiled the hot path
+  const cpuBefore = cpuMs(broker.pid!);
   const result = kind === 'plain' ? await load(url, token, 64, SECONDS, plainBody) : await load(url, token, 4, SECONDS, streamBody);
-  console.log(kind === 'plain' ? `${result.rps.toFixed(0)} req/s @64` : `${(result.bytes / SECONDS / 1e6).toFixed(1)} MB/s SSE @4`);
+  const cpu = cpuMs(broker.pid!) - cpuBefore;
+  if (process.env['ALLOC']) { broker.kill('SIGUSR2'); await new Promise((r) => setTimeout(r, 2000)); }
+  console.log(kind === 'plain' ? `${result.rps.toFixed(0)} req/s @64, broker CPU ${((cpu * 1000) / (result.rps * SECONDS)).toFixed(0)} µs/req` : `${(result.bytes / SECONDS / 1e6).toFixed(1)} MB/s SSE @4, broker CPU ${(cpu / ((result.bytes / 1e6))).toFixed(1)} ms/MB`);
 } finally {
   broker.kill('SIGTERM');
   await once(broker, 'exit');
   for (const c of children) c.kill('SIGTERM');
   await issuer.close();
 }
-printTop(dir);
+if (process.env['BROKER_FLAGS'] === undefined) printTop(dir);
 
 interface ProfileNode {
   id: number;

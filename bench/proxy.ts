@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DEFAULT_POLICIES, testConfigYaml } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
 import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
-import { BENCH_GRANT, freePort, load, mint, plainBody as plain, startChild, streamBody as longStream, waitForHealth } from './load.ts';
+import { BENCH_GRANT, cpuMs, freePort, load, mint, plainBody as plain, startChild, streamBody as longStream, waitForHealth } from './load.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 
@@ -33,16 +33,20 @@ try {
   const rows = [];
   for (const t of targets) {
     await load(t.child.url, t.key, 64, 1, plain); // warm-up
+    const cpuBefore = cpuMs(t.child.proc.pid!);
     const high = await load(t.child.url, t.key, 64, SECONDS, plain);
+    const cpuPerRequest = (cpuMs(t.child.proc.pid!) - cpuBefore) / (high.rps * SECONDS);
+    if (process.env['BENCH_RSS']) console.log(t.name, 'after @64', peakRssMB(t.child.proc));
     const one = await load(t.child.url, t.key, 1, SECONDS, plain);
+    if (process.env['BENCH_RSS']) console.log(t.name, 'after @1', peakRssMB(t.child.proc));
     const sse = await load(t.child.url, t.key, 4, SECONDS, longStream);
-    rows.push({ name: t.name, rps: high.rps, p50: one.p50, p99: one.p99, p99at64: high.p99, sseMBs: sse.bytes / SECONDS / 1e6, rssMB: peakRssMB(t.child.proc) });
+    rows.push({ name: t.name, rps: high.rps, p50: one.p50, p99: one.p99, p99at64: high.p99, sseMBs: sse.bytes / SECONDS / 1e6, rssMB: peakRssMB(t.child.proc), cpuUs: cpuPerRequest * 1000 });
   }
   const [b, s] = rows as [(typeof rows)[0], (typeof rows)[0]];
   console.log(`\nPOST /v1/messages on ${process.version}, ${SECONDS}s per run, each server in its own process (2-core machine)\n`);
-  console.log('| target | req/s @64 conns | p99 ms @64 | p50 ms @1 | p99 ms @1 | SSE MB/s @4 | peak RSS MB |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p99at64.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.sseMBs.toFixed(1)} | ${r.rssMB.toFixed(0)} |`);
+  console.log('| target | req/s @64 conns | CPU µs/req @64 | p99 ms @64 | p50 ms @1 | p99 ms @1 | SSE MB/s @4 | peak RSS MB |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.cpuUs.toFixed(0)} | ${r.p99at64.toFixed(2)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.sseMBs.toFixed(1)} | ${r.rssMB.toFixed(0)} |`);
   console.log(`\nskillgate/bare: req/s ${(s.rps / b.rps).toFixed(2)}× (target ≥ 0.6×), SSE ${(s.sseMBs / b.sseMBs).toFixed(2)}× (target ≥ 0.6×)`);
   console.log(`added p50 @1: ${(s.p50 - b.p50).toFixed(3)} ms (target ≤ 0.3 ms); broker peak RSS ${s.rssMB.toFixed(0)} MB (target ≤ 200 MB)`);
   await issuer.close();
@@ -60,7 +64,7 @@ function peakRssMB(proc: ChildProcess): number {
 async function startBroker(configPath: string, url: string): Promise<{ url: string; proc: ChildProcess }> {
   // The broker runs as `npm start` runs it: the esbuild bundle of broker/ (no TypeScript loader in the process).
   execFileSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
-  const proc = spawn(process.execPath, ['build/skillgate.mjs', 'serve', '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
+  const proc = spawn(process.execPath, [...(process.env['BROKER_FLAGS']?.split(' ').filter(Boolean) ?? []), 'build/skillgate.mjs', 'serve', '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
   children.push(proc);
   await waitForHealth(url);
   return { url, proc };

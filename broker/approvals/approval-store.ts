@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openSqlite } from '../store/sqlite-connection.ts';
 import { StoreUnavailableError } from '../store/store.ts';
 import type { RequestSummary } from './approval-rules.ts';
 
@@ -117,10 +117,7 @@ export interface ApprovalStore {
  * the file cannot both decide an approval or spend its last use.
  */
 export function openApprovalStore(path: string, opts: { busyTimeoutMs?: number } = {}): ApprovalStore {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 2000}`);
+  const db = openSqlite(path, opts.busyTimeoutMs);
   db.exec(SCHEMA);
   const q = {
     insert: db.prepare(`INSERT INTO approvals (id, state, token_id, policy, fingerprint, request_id, requester, summary, reasons, justification, approvers,

@@ -36,11 +36,15 @@ export interface AuditRecord {
   data?: Record<string, unknown>;
 }
 
-/** A record as committed: its place in the chain and the hash that ties it to the one before. */
-export interface StoredAuditRecord extends AuditRecord {
+/** Where a record sits in the chain: its sequence number and the hash that ties it to the one before. */
+export interface AuditLink {
   seq: number;
-  prevHash: string;
   hash: string;
+}
+
+/** A record as committed. */
+export interface StoredAuditRecord extends AuditRecord, AuditLink {
+  prevHash: string;
 }
 
 export interface AuditFilter {

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openSqlite } from '../store/sqlite-connection.ts';
 import type { BudgetCounts } from '../policy/grant.ts';
 import type { Usage } from './budget-gate.ts';
 import { COUNTERS, type Counter, type Counts, type Need } from './measure-need.ts';
@@ -75,10 +75,7 @@ export interface SqliteBudgets {
  * connection — in this process or another broker sharing the file — can hold in between.
  */
 export function openSqliteBudgets(path: string, opts: { busyTimeoutMs?: number } = {}): SqliteBudgets {
-  const db = new Database(path);
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 2000}`);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  const db = openSqlite(path, opts.busyTimeoutMs);
   db.exec(SCHEMA);
 
   const q = {

@@ -56,8 +56,10 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   const grant = authorize(route.operation, token, deps.policies.get(token.policy));
   const body = await readRequestBody(request, route, deps.maxRequestBytes);
   const forwardBody = guardRequest({ classified: route, betas: body.betas, body: body.json, uploads: body.uploads, grant, policyName: token.policy }).forwardBody ?? body.raw;
-  await deps.approvals.approve({ token, grant, route, body: body.json, fingerprint: fingerprint(request.method, route.upstreamPath, forwardBody), requestId: request.id, ...justification(request) });
-  if (grant.approval) await deps.authenticate(request.headers); // a hold can last minutes: a token revoked meanwhile must not go through
+  if (grant.approval) {
+    await deps.approvals.approve({ token, grant, route, body: body.json, fingerprint: fingerprint(request.method, route.upstreamPath, forwardBody), requestId: request.id, ...justification(request) });
+    await deps.authenticate(request.headers); // a hold can last minutes: a token revoked meanwhile must not go through
+  }
   const reservation = await deps.budgets.reserve({ token, grant, route, body: body.json });
   await deps.audit.request(request.id, token, route, body.json, body.uploads).catch(async (err: unknown) => {
     await reservation.settle({ inputTokens: 0, outputTokens: 0 });

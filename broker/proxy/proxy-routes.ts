@@ -95,7 +95,7 @@ export async function registerProxyRoutes(app: FastifyInstance, deps: ProxyDeps)
     scope.addHook('onRequest', async (request, reply) => {
       // A streamed reply carries pipe, abort, audit and fastify listeners: more than Node's default 10.
       reply.raw.setMaxListeners(32);
-      if (request.raw.headersDistinct.host && request.raw.headersDistinct.host.length > 1) {
+      if (hostHeaders(request.raw.rawHeaders) > 1) {
         throw new ProxyError(400, 'invalid_request_error', 'duplicate_host', 'send exactly one Host header');
       }
       const trace: ProxyTrace = {};
@@ -133,4 +133,11 @@ function toProxyError(err: FastifyError): ProxyError {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ProxyError(413, 'request_too_large', 'body_too_large', 'the request body is larger than this proxy accepts');
   if (err.statusCode !== undefined && err.statusCode < 500) return new ProxyError(400, 'invalid_request_error', 'malformed_request', 'the request could not be read');
   return new ProxyError(500, 'api_error', 'internal', 'internal error; the request id identifies it in the broker logs');
+}
+
+/** How many Host headers a request carries (`headersDistinct` would build a copy of every header to tell). */
+function hostHeaders(raw: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  return count;
 }

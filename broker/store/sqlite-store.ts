@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite-connection.ts';
 import type { Scope } from '../config/schema.ts';
 import type { AuditRecord } from '../audit/audit-record.ts';
 import { AUDIT_SCHEMA, createSqliteAudit } from './sqlite-audit.ts';
@@ -48,16 +49,9 @@ interface TokenRow {
   revoked_by: string | null;
 }
 
-/**
- * `openSqliteStore` opens (creating if needed) the embedded store. WAL lets readers run beside the
- * writer; synchronous=NORMAL keeps every commit across a process crash (kill -9), which is the
- * failure the replay guarantee is about; power loss is the PostgreSQL store's job.
- */
+/** `openSqliteStore` opens (creating if needed) the embedded store; see `openSqlite` for how the file is opened. */
 export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } = {}): Store {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 2000}`);
+  const db = openSqlite(path, opts.busyTimeoutMs);
   db.exec(SCHEMA);
   db.exec(AUDIT_SCHEMA);
   db.exec(RECONCILER_SCHEMA);

@@ -1,4 +1,4 @@
-import type { AuditFilter, AuditRecord, ChainCheck, StoredAuditRecord } from '../audit/audit-record.ts';
+import type { AuditFilter, AuditLink, AuditRecord, ChainCheck, StoredAuditRecord } from '../audit/audit-record.ts';
 import type { Scope } from '../config/schema.ts';
 
 /** The claims a token was minted for, kept so every later call can be tied back to them. */
@@ -101,8 +101,8 @@ export interface Store {
    * proxy's token cache is kept only while it stays the same, so a revocation bites on the next request.
    */
   revocationEpoch(): Promise<number>;
-  /** Appends to the hash-chained audit log; resolves once durably committed (group commit). */
-  appendAudit(record: AuditRecord): Promise<StoredAuditRecord>;
+  /** Appends to the hash-chained audit log; resolves with the record's link once durably committed (group commit). */
+  appendAudit(record: AuditRecord): Promise<AuditLink>;
   queryAudit(filter: AuditFilter): Promise<{ records: StoredAuditRecord[]; nextCursor: number | undefined }>;
   auditSession(sessionId: string): Promise<StoredAuditRecord[]>;
   /** Walks the whole chain and names the first broken link. */

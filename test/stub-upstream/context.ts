@@ -19,6 +19,8 @@ export interface StubSettings {
   publicBaseUrl: string;
   eventDelayMs: number;
   echoSecret: string;
+  /** Keep what was received (requests, usage); false for benchmarks, where it would only pile up. */
+  retain: boolean;
 }
 
 /** Everything one stub instance remembers; passed to every handler, never held in module scope. */

@@ -64,6 +64,11 @@ export interface StubUpstreamOptions {
   eventDelayMs?: number;
   /** The fake secret `echo-secret` replies carry; default `STUB_ECHO_SECRET`. */
   echoSecret?: string;
+  /**
+   * Keep every request in `requests` and meter usage for the Admin API; default true. A benchmark
+   * turns it off: a record of every call would grow the stub's heap, and its GC time, run by run.
+   */
+  retain?: boolean;
 }
 
 export interface StubUpstream {
@@ -99,6 +104,7 @@ export async function startStubUpstream(opts: StubUpstreamOptions = {}): Promise
     publicBaseUrl: opts.publicBaseUrl ?? '',
     eventDelayMs: opts.eventDelayMs ?? 0,
     echoSecret: opts.echoSecret ?? STUB_ECHO_SECRET,
+    retain: opts.retain ?? true,
   };
   const state: StubState = {
     settings,
@@ -158,10 +164,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, shared: Shared)
     return;
   }
   const { record, parts } = recorded;
-  shared.requests.push(record);
-  res.once('close', () => {
-    if (!res.writableFinished) shared.aborted.push(record);
-  });
+  if (shared.state.settings.retain) {
+    shared.requests.push(record);
+    res.once('close', () => {
+      if (!res.writableFinished) shared.aborted.push(record);
+    });
+  }
   const ctx: StubContext = { req, res, record, parts, params: {}, requestId, state: shared.state, streamFault: undefined };
   try {
     await serve(ctx, shared.faults);

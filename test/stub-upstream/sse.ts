@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StubContext } from './context.ts';
 import type { StreamFault } from './faults.ts';
@@ -43,10 +43,23 @@ export async function streamEvents(ctx: StubContext, events: readonly SseEvent[]
     if (index > 0 && delayMs > 0) await sleep(delayMs);
     if (res.destroyed) return; // the client went away; stop like the API would
     if (index === cut && fault) return actOutFault(ctx, fault);
-    if (!res.write(formatEvent(event))) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (!res.write(formatEvent(event))) await drainedOrClosed(res);
   }
   if (cut !== undefined && cut >= events.length && fault) return actOutFault(ctx, fault);
   res.end();
+}
+
+/** Waits for the client to take more, or to go away; removes both listeners either way (a long stream waits thousands of times). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function actOutFault(ctx: StubContext, fault: StreamFault): void {

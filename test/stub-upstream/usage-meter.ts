@@ -24,7 +24,7 @@ interface Seen {
 /** `meterUsage` returns `routes` with `POST /v1/messages` metered; other routes are untouched. */
 export function meterUsage(routes: readonly Route[]): Route[] {
   return routes.map((route) =>
-    route.method === 'POST' && route.path === '/v1/messages' ? { ...route, handle: (ctx: StubContext) => metered(ctx, route) } : route,
+    route.method === 'POST' && route.path === '/v1/messages' ? { ...route, handle: (ctx: StubContext) => (ctx.state.settings.retain ? metered(ctx, route) : route.handle(ctx)) } : route,
   );
 }
 
