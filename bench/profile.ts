@@ -33,7 +33,6 @@ try {
   const cpuBefore = cpuMs(broker.pid!);
   const result = kind === 'plain' ? await load(url, token, 64, SECONDS, plainBody) : await load(url, token, 4, SECONDS, streamBody);
   const cpu = cpuMs(broker.pid!) - cpuBefore;
-  if (process.env['ALLOC']) { broker.kill('SIGUSR2'); await new Promise((r) => setTimeout(r, 2000)); }
   console.log(kind === 'plain' ? `${result.rps.toFixed(0)} req/s @64, broker CPU ${((cpu * 1000) / (result.rps * SECONDS)).toFixed(0)} µs/req` : `${(result.bytes / SECONDS / 1e6).toFixed(1)} MB/s SSE @4, broker CPU ${(cpu / ((result.bytes / 1e6))).toFixed(1)} ms/MB`);
 } finally {
   broker.kill('SIGTERM');

@@ -16,7 +16,13 @@ export type ProxyAudit = ReturnType<typeof createProxyAudit>;
  */
 export function createProxyAudit(store: Store, masker: Masker, opts: { bodyBytes: number; now: () => number; instanceId: string }) {
   let healthy = true;
-  const session = (token: TokenRecord) => ({ session: token.id, ...identityFields(token.identity) });
+  // Who-and-where is the same for every call of a token: worked out once per cached token record.
+  const sessions = new WeakMap<TokenRecord, Pick<AuditRecord, 'session' | 'repository' | 'repositoryId' | 'runId' | 'pr' | 'actor'>>();
+  const session = (token: TokenRecord) => {
+    let fields = sessions.get(token);
+    if (fields === undefined) sessions.set(token, (fields = { session: token.id, ...identityFields(token.identity) }));
+    return fields;
+  };
 
   const append = async (record: AuditRecord) => {
     await store.appendAudit(record);

@@ -106,15 +106,28 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
   const revoke = db.transaction((id: string, reason: string, by: string, at: number): boolean => {
     if (q.revoke.run(at, reason, by, id).changes === 0) return false;
     q.bumpEpoch.run();
+    epochThisTurn = undefined;
     return true;
   });
+
+  // Every proxied request checks the epoch; the requests of one turn of the event loop share one
+  // read (a revocation by another process lands a turn later, as if it had committed microseconds
+  // later). A revocation made here drops the shared read at once.
+  let epochThisTurn: number | undefined;
+  const revocationEpoch = (): number => {
+    if (epochThisTurn === undefined) {
+      epochThisTurn = q.epoch.get()!.seq;
+      setImmediate(() => (epochThisTurn = undefined));
+    }
+    return epochThisTurn;
+  };
 
   return {
     commitExchange: (spend, token, record) => guard(() => commitExchange.immediate(spend, token, record)),
     findTokenByHash: (hash) => guard(() => toRecord(q.byHash.get(hash))),
     getToken: (id) => guard(() => toRecord(q.byId.get(id))),
     revokeToken: (id, reason, by, at) => guard(() => revoke(id, reason, by, at)),
-    revocationEpoch: () => guard(() => q.epoch.get()!.seq),
+    revocationEpoch: () => guard(revocationEpoch),
     listTokens: (filter = {}) => guard(() => listTokens(db, filter)),
     appendAudit: (record) => audit.append(record),
     queryAudit: (filter) => guard(() => audit.query(filter)),
