@@ -39,6 +39,12 @@ describe('findOpenTail anchors', () => {
     expect(open.reach).toBeLessThanOrEqual(16);
   });
 
+  it('anchors on characters rare in prose: a plain sentence has none, so only its end is scanned', () => {
+    const anchors = new RegExp(open.anchors!.source, 'g');
+    expect('The release adds scoped credentials for continuous integration, rotates keys without downtime. It works.'.match(anchors)).toBeNull();
+    expect('use sk-ant-… or ghp_…'.match(anchors)?.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('finds the same tail as a scan of every position, on 5000 random texts and every start offset', () => {
     let opened = 0;
     let literals = 0;

@@ -5,12 +5,12 @@
  *
  * Walking the trie from every candidate start character is still most of a stream masker's time on
  * prose (`s`, `a`, `e`, … start literals), so the walk is limited to where a literal can be: every
- * literal has an *anchor* — a character that is not a lowercase letter, such as `-` in `sk-`, `_`
- * in `ghp_`, `J` in `eyJ` — within its first `reach` characters. A literal, or a prefix of one long
- * enough to include its anchor, therefore starts at most `reach` characters before an anchor
- * character of the text, which a native regex finds fast and prose has few of; a shorter prefix
- * can only be the last `reach` characters. When some literal has no anchor near its start, every
- * position is scanned.
+ * literal has an *anchor* — a character rare in prose, such as `-` in `sk-`, `_` in `ghp_`, `J` in
+ * `eyJ` — within its first `reach` characters. A literal, or a prefix of one long enough to
+ * include its anchor, therefore starts at most `reach` characters before an anchor character of
+ * the text, which a native regex finds fast and prose has few of; a shorter prefix can only be the
+ * last `reach` characters. When some literal has no anchor near its start, every position is
+ * scanned.
  */
 
 /** A literal's streaming description: the text a match starts with and what may follow it. */
@@ -93,19 +93,31 @@ export function buildOpenCandidates<R>(specs: readonly PrefixSpec<R>[]): OpenCan
 const isLetter = (c: string): boolean => /^[A-Za-z]$/.test(c);
 
 /**
- * Picks the anchor characters: those of the literals that are not lowercase letters (no letter at
- * all for a case-insensitive literal), and how deep into a literal the first one can be.
+ * How often a character turns up in ordinary text, roughly: every anchor in the text costs a short
+ * scan, so each literal is anchored on its rarest character near the start. Lowercase letters are
+ * never anchors (all letters, for a case-insensitive literal).
  */
+function anchorCost(c: string, caseInsensitive: boolean): number {
+  if (caseInsensitive ? isLetter(c) : /^[a-z]$/.test(c)) return Infinity;
+  if (c === '.' || c === ' ') return 3;
+  return /^[A-Z]$/.test(c) ? 2 : 1;
+}
+
+/** Picks each literal's anchor (its cheapest character within `MAX_REACH`) and how deep the deepest one lies. */
 function findAnchors<R>(specs: readonly PrefixSpec<R>[]): { anchors: RegExp | null; reach: number } {
-  const isAnchor = (c: string, caseInsensitive: boolean): boolean => (caseInsensitive ? !isLetter(c) : !/^[a-z]$/.test(c));
   const chars = new Set<string>();
   let reach = 0;
   for (const spec of specs) {
     for (const literal of spec.literals) {
-      const first = [...literal].findIndex((c) => isAnchor(c, spec.caseInsensitive));
-      if (first === -1 || first > MAX_REACH) return { anchors: null, reach: 0 };
-      reach = Math.max(reach, first);
-      for (const c of literal) if (isAnchor(c, spec.caseInsensitive)) chars.add(c);
+      let best = -1;
+      let bestCost = Infinity;
+      for (let i = 0; i < Math.min(literal.length, MAX_REACH + 1); i++) {
+        const cost = anchorCost(literal[i]!, spec.caseInsensitive);
+        if (cost < bestCost) [best, bestCost] = [i, cost];
+      }
+      if (best === -1) return { anchors: null, reach: 0 };
+      reach = Math.max(reach, best);
+      chars.add(literal[best]!);
     }
   }
   if (chars.size === 0) return { anchors: null, reach: 0 };
