@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -49,7 +49,7 @@ export function isWellFormedToken(token: string): boolean {
 
 /** `hashToken` is the only form in which a token (or a presented OIDC token) is ever stored or logged. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** `generateId` returns a public identifier such as `tok_…` that is safe to show and log. */
