@@ -64,7 +64,10 @@ class SseMasker implements StreamMasker {
   push(chunk: Buffer): Buffer {
     let out = '';
     for (const event of this.#parser.push(chunk)) out += this.#handle(event);
-    return out === '' ? EMPTY : Buffer.from(out);
+    if (out === '') return EMPTY;
+    // Nearly always a chunk is whole events that pass unchanged: then it goes out as the bytes that came in.
+    const text = this.#parser.lastAsciiChunk;
+    return text !== undefined && out.length === text.length && out === text ? chunk : Buffer.from(out);
   }
 
   end(): Buffer {

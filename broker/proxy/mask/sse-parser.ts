@@ -70,10 +70,14 @@ export class SseParser {
   // than through TextDecoder — unless the decoder holds the first bytes of a character split
   // across chunks, which only a chunk ending in a non-ASCII byte can leave behind.
   #decode(chunk: Uint8Array): string {
-    if (!this.#mayHoldBytes && isAscii(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    if (!this.#mayHoldBytes && isAscii(chunk)) return (this.lastAsciiChunk = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1'));
+    this.lastAsciiChunk = undefined;
     this.#mayHoldBytes = chunk.length > 0 ? chunk[chunk.length - 1]! >= 0x80 : this.#mayHoldBytes;
     return this.#decoder.decode(chunk, { stream: true });
   }
+
+  /** The last chunk pushed, as text, if it was all ASCII (so that text and those bytes are one and the same). */
+  lastAsciiChunk: string | undefined;
 
   /** `end` returns what the end of the stream completes (with the SDK's rules: nothing, in practice). */
   end(): SseEvent[] {
