@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Usage } from '../budgets/budget-gate.ts';
@@ -55,33 +55,40 @@ export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.Resp
     const streamMasker = createStreamMasker(masker);
     const capture = createCapture(opts.captureBytes);
     let ended: RelayEnd['ended'] | undefined;
+    // The masker is the stream the caller reads: one hop from upstream to the caller, not two.
     const mask = new Transform({
       transform: (chunk: Buffer, _enc, done) => {
+        if (ended !== undefined) return done(); // cut off: later upstream bytes are dropped
         const out = streamMasker.push(chunk);
         capture.add(out);
         done(null, out);
       },
       flush: (done) => {
+        if (ended !== undefined) return done();
         const out = streamMasker.end();
         capture.add(out);
         done(null, out);
       },
     });
-    const out = new PassThrough();
-    // Ending early drops the masker's held-back tail: it is never flushed raw.
+    // Ending early drops the masker's held-back tail (it is never flushed raw) and tells the caller
+    // with an SSE error event instead of a silently truncated stream.
     const endWithError = (why: RelayEnd['ended']) => () => {
-      ended ??= why;
-      mask.unpipe(out);
+      if (ended !== undefined || mask.readableEnded) return;
+      ended = why;
+      upstream.body.unpipe(mask);
       upstream.body.destroy();
-      if (!out.writableEnded) out.end(SSE_ERROR);
+      if (mask.destroyed) return; // the caller is gone: nobody to tell
+      mask.push(SSE_ERROR);
+      mask.push(null);
     };
     // The pipeline aborts the upstream call when the caller hangs up: that error is the caller's doing.
     upstream.body.on('error', () => endWithError(reply.raw.destroyed ? 'client_abort' : 'upstream_error')());
-    upstream.body.pipe(mask).pipe(out);
+    upstream.body.pipe(mask);
     const unregister = streams.add(endWithError('shutdown'));
-    out.once('close', unregister);
+    mask.once('close', unregister);
+    reply.raw.once('close', unregister);
     reply.header('cache-control', 'no-cache');
-    void reply.send(out);
+    void reply.send(mask);
     const done = closed.then((finished): RelayEnd => {
       const text = capture.text();
       const usage = usageFromSse(text.head, text.tail);
