@@ -7,7 +7,7 @@ import type { TokenRecord } from '../store/store.ts';
 import type { createAuthenticator } from './authenticate.ts';
 import { authorize } from './authorize.ts';
 import { classifyRequest } from './classify.ts';
-import { forward, type Upstream } from './forward.ts';
+import { CallerGone, forward, type Upstream } from './forward.ts';
 import { guardRequest } from './guard.ts';
 import type { Masker } from './mask/masker.ts';
 import type { ProxyMetrics } from './metrics.ts';
@@ -84,11 +84,11 @@ interface Call {
 
 /** forward → mask. A failure before anything usable came back is recorded as the call's outcome. */
 async function forwardAndMask(request: FastifyRequest, reply: FastifyReply, deps: ProxyDeps, call: Call, body: Buffer | undefined) {
-  const abort = new AbortController();
+  const abort = new CallerGone();
   // The response closing before it finished means the caller went away: stop paying upstream for it.
   reply.raw.once('close', () => reply.raw.writableFinished || abort.abort());
   try {
-    const upstream = await forward({ method: request.method, path: call.route.upstreamPath, clientHeaders: request.headers, body, signal: abort.signal }, deps.upstream);
+    const upstream = await forward({ method: request.method, path: call.route.upstreamPath, clientHeaders: request.headers, body, signal: abort }, deps.upstream);
     const rewrite = call.route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
     return await relayMasked(reply, upstream, deps.masker, deps.streams, { captureBytes: deps.auditBodyBytes, ...(rewrite && { rewrite }) });
   } catch (err) {
