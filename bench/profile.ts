@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { DEFAULT_POLICIES, testConfigYaml } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
+import { startNodeFlags } from '../test/helpers/start-command.ts';
 import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
 import { BENCH_GRANT, cpuMs, freePort, load, mint, plainBody, startChild, streamBody, waitForHealth } from './load.ts';
 
@@ -24,7 +25,7 @@ const issuer = await startOidcIssuer();
 const port = await freePort();
 const policies = [{ ...DEFAULT_POLICIES[0], grant: BENCH_GRANT }];
 writeFileSync(join(dir, 'skillgate.yaml'), testConfigYaml({ issuerUrl: issuer.url, policies, config: { listen: { host: '127.0.0.1', port }, log: { level: 'warn' }, upstream: { base_url: stub.url, credential: 'env:BENCH_UPSTREAM_KEY' } } }, dir));
-const broker = spawn(process.execPath, [...(process.env['BROKER_FLAGS']?.split(' ').filter(Boolean) ?? ['--cpu-prof', `--cpu-prof-dir=${dir}`]), process.env['BROKER_BUNDLE'] ?? 'build/skillgate.mjs', 'serve', '--config', join(dir, 'skillgate.yaml')], { stdio: 'inherit', env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
+const broker = spawn(process.execPath, [...startNodeFlags(), ...(process.env['BROKER_FLAGS']?.split(' ').filter(Boolean) ?? ['--cpu-prof', `--cpu-prof-dir=${dir}`]), process.env['BROKER_BUNDLE'] ?? 'build/skillgate.mjs', 'serve', '--config', join(dir, 'skillgate.yaml')], { stdio: 'inherit', env: { ...process.env, BENCH_UPSTREAM_KEY: STUB_API_KEY } });
 const url = `http://127.0.0.1:${port}`;
 try {
   await waitForHealth(url);
@@ -33,7 +34,8 @@ try {
   const cpuBefore = cpuMs(broker.pid!);
   const result = kind === 'plain' ? await load(url, token, 64, SECONDS, plainBody) : await load(url, token, 4, SECONDS, streamBody);
   const cpu = cpuMs(broker.pid!) - cpuBefore;
-  console.log(kind === 'plain' ? `${result.rps.toFixed(0)} req/s @64, broker CPU ${((cpu * 1000) / (result.rps * SECONDS)).toFixed(0)} µs/req` : `${(result.bytes / SECONDS / 1e6).toFixed(1)} MB/s SSE @4, broker CPU ${(cpu / ((result.bytes / 1e6))).toFixed(1)} ms/MB`);
+  const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${broker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  console.log(kind === 'plain' ? `${result.rps.toFixed(0)} req/s @64, broker CPU ${((cpu * 1000) / (result.rps * SECONDS)).toFixed(0)} µs/req` : `${(result.bytes / SECONDS / 1e6).toFixed(1)} MB/s SSE @4, broker CPU ${(cpu / ((result.bytes / 1e6))).toFixed(1)} ms/MB`, `, peak RSS ${peakRss.toFixed(0)} MB`);
 } finally {
   broker.kill('SIGTERM');
   await once(broker, 'exit');

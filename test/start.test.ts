@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { testConfigYaml } from './helpers/broker.ts';
 import { startOidcIssuer } from './helpers/oidc-issuer.ts';
+import { startNodeFlags } from './helpers/start-command.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skillgate-start-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,7 +19,7 @@ it('builds the broker bundle and serves /healthz and a token exchange from it', 
   const issuer = await startOidcIssuer();
   const port = await freePort();
   writeFileSync(join(dir, 'skillgate.yaml'), testConfigYaml({ issuerUrl: issuer.url, config: { listen: { host: '127.0.0.1', port }, log: { level: 'warn' } } }, dir));
-  const child = spawn(process.execPath, ['build/skillgate.mjs', 'serve', '--config', join(dir, 'skillgate.yaml')], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...startNodeFlags(), 'build/skillgate.mjs', 'serve', '--config', join(dir, 'skillgate.yaml')], { stdio: 'ignore' });
   try {
     const url = `http://127.0.0.1:${port}`;
     let healthy = false;
