@@ -52,6 +52,16 @@ describe('a stream with nothing to mask', () => {
     expect(mask(stream)).toBe(stream);
   });
 
+  it('sends an untouched chunk of whole events as the very bytes that came in, and rewrites any other', () => {
+    const streamMasker = createStreamMasker(masker);
+    const plain = Buffer.from(textMessage(['Hello', '!']));
+    expect(streamMasker.push(plain)).toBe(plain);
+    const commented = Buffer.from(': keep-alive\nevent: ping\ndata: {"type": "ping"}\n\n');
+    const out = streamMasker.push(commented);
+    expect(out).not.toBe(commented);
+    expect(out.toString()).toBe('event: ping\ndata: {"type": "ping"}\n\n');
+  });
+
   it('drops comments and keeps id and retry', () => {
     expect(mask(': keep-alive\nid: 1\nretry: 500\nevent: ping\ndata: {"type": "ping"}\n\n')).toBe('event: ping\nid: 1\nretry: 500\ndata: {"type": "ping"}\n\n');
   });

@@ -46,7 +46,7 @@ export interface OpenCandidates<R> {
   readonly starts: Uint8Array;
   /** Global regex of the anchor characters, or `null` to scan every position. */
   readonly anchors: RegExp | null;
-  /** How far into a literal its first anchor can be. */
+  /** How far into a literal its anchor can be. */
   readonly reach: number;
 }
 

@@ -30,6 +30,10 @@ export class SseParser {
   #data: string[] = [];
   #id: string | null = null;
   #retry: string | null = null;
+  /** The decoder holds the start of a character split across chunks (possibly: any chunk that did not end in ASCII). */
+  #mayHoldBytes = false;
+  /** The last chunk pushed, as text, if it was all ASCII (so that text and those bytes are one and the same). */
+  lastAsciiChunk: string | undefined;
 
   /** `push` returns the events completed by `chunk`. */
   push(chunk: Uint8Array): SseEvent[] {
@@ -63,9 +67,6 @@ export class SseParser {
     return events;
   }
 
-  /** The decoder holds the start of a character split across chunks (possibly: any chunk that did not end in ASCII). */
-  #mayHoldBytes = false;
-
   // Nearly every chunk is plain ASCII: read as Latin-1 it is the same text, several times faster
   // than through TextDecoder — unless the decoder holds the first bytes of a character split
   // across chunks, which only a chunk ending in a non-ASCII byte can leave behind.
@@ -75,9 +76,6 @@ export class SseParser {
     this.#mayHoldBytes = chunk.length > 0 ? chunk[chunk.length - 1]! >= 0x80 : this.#mayHoldBytes;
     return this.#decoder.decode(chunk, { stream: true });
   }
-
-  /** The last chunk pushed, as text, if it was all ASCII (so that text and those bytes are one and the same). */
-  lastAsciiChunk: string | undefined;
 
   /** `end` returns what the end of the stream completes (with the SDK's rules: nothing, in practice). */
   end(): SseEvent[] {
