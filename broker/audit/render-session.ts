@@ -40,7 +40,8 @@ export function buildTranscript(session: string, token: TokenRecord | undefined,
     if (r.type === 'proxy.request' && r.requestId) {
       calls.set(r.requestId, { requestId: r.requestId, at, ...(r.operation && { operation: r.operation }), ...describeRequest(r.data?.['request']) });
     } else if ((r.type === 'proxy.outcome' || r.type === 'proxy.denied') && r.requestId) {
-      const call = calls.get(r.requestId) ?? { requestId: r.requestId, at, ...(r.operation && { operation: r.operation }) };
+      // A call refused before its request record was written carries what it asked in the denial.
+      const call = calls.get(r.requestId) ?? { requestId: r.requestId, at, ...(r.operation && { operation: r.operation }), ...describeRequest(r.data?.['request']) };
       Object.assign(call, { outcome: r.outcome, ...(r.reason && { reason: r.reason }), status: r.data?.['status'], usage: r.data?.['usage'], masked: r.data?.['masked'] }, describeResponse(r.data?.['response']));
       calls.set(r.requestId, call);
     } else {

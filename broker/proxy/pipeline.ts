@@ -41,6 +41,10 @@ export interface ProxyTrace {
   token?: TokenRecord;
   operation?: string;
   route?: string;
+  /** The request as read, so a refusal after reading it can record what was asked. */
+  body?: { json: Record<string, unknown> | undefined; uploads: unknown };
+  /** The write-ahead `request` record is committed: a later refusal need not restate the body. */
+  recorded?: boolean;
 }
 
 /**
@@ -55,6 +59,7 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
   Object.assign(trace, { operation: route.operation, route: route.route });
   const grant = authorize(route.operation, token, deps.policies.get(token.policy));
   const body = await readRequestBody(request, route, deps.maxRequestBytes);
+  trace.body = { json: body.json, uploads: body.uploads };
   const forwardBody = guardRequest({ classified: route, betas: body.betas, body: body.json, uploads: body.uploads, grant, policyName: token.policy }).forwardBody ?? body.raw;
   if (grant.approval) {
     await deps.approvals.approve({ token, grant, route, body: body.json, fingerprint: fingerprint(request.method, route.upstreamPath, forwardBody), requestId: request.id, ...justification(request) });
@@ -65,6 +70,7 @@ export async function proxyRequest(request: FastifyRequest, reply: FastifyReply,
     await reservation.settle({ inputTokens: 0, outputTokens: 0 });
     throw err;
   });
+  trace.recorded = true;
   const call: Call = { token, route, startedAt, reservation };
   const relayed = await forwardAndMask(request, reply, deps, call, forwardBody);
   void relayed.done.then(async (end) => {

@@ -119,7 +119,7 @@ async function replyProxyError(err: FastifyError, request: FastifyRequest, reply
   const e = toProxyError(err);
   const trace = (request as { proxyTrace?: ProxyTrace }).proxyTrace;
   const operation = trace?.operation ?? 'unclassified';
-  await deps.audit.denied(request.id, trace?.token, trace?.operation, e);
+  await deps.audit.denied(request.id, trace?.token, trace?.operation, e, trace?.recorded ? undefined : trace?.body);
   const decision = e.status >= 500 ? 'error' : 'denied';
   deps.metrics.requests.inc({ operation, decision, reason: e.reason });
   if (e.reason === 'upstream_unreachable') deps.metrics.upstreamErrors.inc({ operation, status: 'unreachable' });

@@ -56,7 +56,13 @@ export function createProxyAudit(store: Store, masker: Masker, opts: { bodyBytes
       }).catch(() => void (healthy = false));
     },
 
-    async denied(requestId: string, token: TokenRecord | undefined, operation: string | undefined, err: ProxyError): Promise<void> {
+    /**
+     * A refusal. `asked` is the request as read, given when no `request` record holds it: what was
+     * blocked is then on record (masked and capped like any body). Unauthenticated callers get no
+     * body stored, so nobody without a token can fill the audit store.
+     */
+    async denied(requestId: string, token: TokenRecord | undefined, operation: string | undefined, err: ProxyError, asked?: { json: unknown; uploads: unknown }): Promise<void> {
+      const request = token && asked ? captureBody(masker, asked.json ?? asked.uploads, opts.bodyBytes) : undefined;
       await append({
         type: 'proxy.denied',
         at: opts.now(),
@@ -65,7 +71,7 @@ export function createProxyAudit(store: Store, masker: Masker, opts: { bodyBytes
         ...(operation !== undefined && { operation }),
         outcome: err.status >= 500 ? 'error' : 'denied',
         reason: err.reason,
-        data: { status: err.status, message: err.message },
+        data: { status: err.status, message: err.message, ...(request && { request }) },
       }).catch(() => void (healthy = false));
     },
   };

@@ -66,7 +66,8 @@ beforeAll(async () => {
   await sdk(octo).messages.create(ask('alpha hello'));
   await sdk(octo).messages.create(ask('alpha echo-secret'));
   await sdk(octo).models.list();
-  await expect(sdk(octo).messages.create({ ...ask('alpha too big a model'), model: 'claude-opus-5' })).rejects.toBeInstanceOf(PermissionDeniedError);
+  // Refused by the guard: the denial itself must say what was asked, with the pasted key masked.
+  await expect(sdk(octo).messages.create({ ...ask(`alpha too big a model, key ${STUB_API_KEY}`), model: 'claude-opus-5' })).rejects.toBeInstanceOf(PermissionDeniedError);
   await sdk(octoPr).messages.create(ask('pr hello'));
   await sdk(other).messages.create(ask('beta hello'));
   await expect(sdk(other).models.list()).rejects.toBeInstanceOf(PermissionDeniedError); // models:read is not in its grant
@@ -290,9 +291,10 @@ describe('session replay', () => {
       ['models:read', 'ok'],
       ['messages:create', 'denied'],
     ]);
-    const [hello, secret] = transcript.calls;
+    const [hello, secret, , refused] = transcript.calls;
     expect(hello).toMatchObject({ prompt: 'alpha hello', reply: DEFAULT_REPLY, model: MODEL, status: 200, usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
     expect(secret!.masked).toBeGreaterThan(0);
+    expect(refused).toMatchObject({ model: 'claude-opus-5', reason: 'model_not_allowed', prompt: 'alpha too big a model, key [MASKED:known-secret]' });
     expect(transcript.events.map((e) => e.type)).toEqual(['token.exchange']);
   });
 
