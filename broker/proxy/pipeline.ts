@@ -96,7 +96,7 @@ async function forwardAndMask(request: FastifyRequest, reply: FastifyReply, deps
   try {
     const upstream = await forward({ method: request.method, path: call.route.upstreamPath, clientHeaders: request.headers, body, signal: abort }, deps.upstream);
     const rewrite = call.route.operation.startsWith('batches:') ? (b: unknown) => rewriteResultsUrl(b, deps.upstream.origin, deps.publicUrl) : undefined;
-    return await relayMasked(reply, upstream, deps.masker, deps.streams, { captureBytes: deps.auditBodyBytes, ...(rewrite && { rewrite }) });
+    return await relayMasked(reply, upstream, deps.masker, deps.streams, { captureBytes: deps.auditBodyBytes, tokenId: call.token.id, ...(rewrite && { rewrite }) });
   } catch (err) {
     // What upstream charged is unknown, so the budget hold stays spent.
     await call.reservation.settle(undefined);

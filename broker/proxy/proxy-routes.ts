@@ -12,6 +12,7 @@ import { createProxyAudit } from './record.ts';
 import { createMasker, type Masker } from './mask/masker.ts';
 import { createProxyMetrics } from './metrics.ts';
 import { createOpenStreams } from './open-streams.ts';
+import { watchRevokedStreams } from './revoked-streams.ts';
 import { proxyRequest, type ProxyDeps, type ProxyTrace } from './pipeline.ts';
 import { anthropicErrorBody, ProxyError } from './proxy-error.ts';
 
@@ -33,6 +34,8 @@ export function createProxyDeps(config: Config, store: Store, now: () => number,
   const approvals = createApprovalGate({ storePath: config.storePath, config, now, audit: (record) => recordEvent(store, record) });
   const budgets = createBudgetGate({ storePath: config.storePath, now });
   const pool = new Pool(u.origin, { connections: 256, connectTimeout: 10_000, keepAliveTimeout: 30_000 });
+  const streams = createOpenStreams();
+  const stopWatching = watchRevokedStreams(store, streams);
   return {
     authenticate: createAuthenticator(store, now),
     policies: new Map(config.policies.map((p) => [p.name, p])),
@@ -49,11 +52,12 @@ export function createProxyDeps(config: Config, store: Store, now: () => number,
       bodyTimeoutMs: u.responseTimeoutSec * 1000,
     },
     masker,
-    streams: createOpenStreams(),
+    streams,
     metrics: createProxyMetrics(),
     publicUrl: config.publicUrl,
     maxRequestBytes: u.maxRequestBytes,
     close: async () => {
+      stopWatching();
       await approvals.close();
       budgets.close();
       credential.close();

@@ -13,12 +13,22 @@ import { createCapture, usageFromMessage, usageFromSse } from './response-captur
 /** Largest non-streaming upstream body the proxy buffers to mask (JSON bodies are far smaller). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
-const SSE_ERROR = 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"the upstream stream ended unexpectedly"}}\n\n';
+/** The terminal event of a stream the broker ends itself: the SDK raises it as an APIError. */
+function sseError(type: string, message: string, errorCode: string): string {
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message, details: { error_code: errorCode } } })}\n\n`;
+}
+
+const SSE_ERRORS: Record<'upstream_error' | 'client_abort' | 'shutdown' | 'revoked', string> = {
+  upstream_error: sseError('api_error', 'the upstream stream ended unexpectedly', 'upstream_stream_ended'),
+  client_abort: sseError('api_error', 'the upstream stream ended unexpectedly', 'upstream_stream_ended'),
+  shutdown: sseError('api_error', 'the broker is shutting down and ended this stream; retry the request', 'broker_shutting_down'),
+  revoked: sseError('authentication_error', 'this skillgate token was revoked while the stream was open; the rest of the answer was not sent', 'token_revoked'),
+};
 
 /** How a relayed response ended, for the outcome record, budgets and metrics. */
 export interface RelayEnd {
   status: number;
-  ended: 'complete' | 'client_abort' | 'upstream_error' | 'shutdown';
+  ended: 'complete' | 'client_abort' | 'upstream_error' | 'shutdown' | 'revoked';
   masked: number;
   usage?: Usage;
   /** What the caller saw (masked), capped, for session replay. */
@@ -30,6 +40,8 @@ export interface RelayOptions {
   rewrite?: (body: unknown) => unknown;
   /** How much of the masked response is kept for the audit trail. */
   captureBytes: number;
+  /** The caller's token: its open streams end when it is revoked. */
+  tokenId: string;
 }
 
 /**
@@ -72,19 +84,19 @@ export async function relayMasked(reply: FastifyReply, upstream: Dispatcher.Resp
     });
     // Ending early drops the masker's held-back tail (it is never flushed raw) and tells the caller
     // with an SSE error event instead of a silently truncated stream.
-    const endWithError = (why: RelayEnd['ended']) => () => {
+    const endWithError = (why: Exclude<RelayEnd['ended'], 'complete'>) => {
       if (ended !== undefined || mask.readableEnded) return;
       ended = why;
       upstream.body.unpipe(mask);
       upstream.body.destroy();
       if (mask.destroyed) return; // the caller is gone: nobody to tell
-      mask.push(SSE_ERROR);
+      mask.push(SSE_ERRORS[why]);
       mask.push(null);
     };
     // The pipeline aborts the upstream call when the caller hangs up: that error is the caller's doing.
-    upstream.body.on('error', () => endWithError(reply.raw.destroyed ? 'client_abort' : 'upstream_error')());
+    upstream.body.on('error', () => endWithError(reply.raw.destroyed ? 'client_abort' : 'upstream_error'));
     upstream.body.pipe(mask);
-    const unregister = streams.add(endWithError('shutdown'));
+    const unregister = streams.add(opts.tokenId, endWithError);
     mask.once('close', unregister);
     reply.raw.once('close', unregister);
     reply.header('cache-control', 'no-cache');

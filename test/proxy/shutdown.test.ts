@@ -62,7 +62,7 @@ describe('graceful shutdown', () => {
     await started;
     const ended = await shutDown(broker.app, broker.lifecycle, broker.proxy?.streams, 100);
     expect(ended).toBe(1);
-    expect(await outcome).toMatch(/upstream stream ended unexpectedly/);
+    expect(await outcome).toMatch(/broker is shutting down and ended this stream; retry the request/);
     await expect(fetch(`${broker.url}/healthz`)).rejects.toThrow();
   });
 });
