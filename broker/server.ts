@@ -7,6 +7,7 @@ import { generateId } from './exchange/token-format.ts';
 import { createProxyDeps } from './proxy/proxy-routes.ts';
 import { shutDown } from './shutdown.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
+import { logAuditCheckpoints } from './audit/checkpoints.ts';
 
 /** How long open requests and streams may run on after SIGTERM before streams are ended. */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -41,6 +42,7 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
   }
   const prune = setInterval(() => void store.pruneJtis(Date.now()).catch(() => undefined), 60_000);
   prune.unref();
+  const stopCheckpoints = logAuditCheckpoints(store, logger);
   // Loaded only when scheduled, so a broker without a reconciler does not load Octokit.
   const reconciler = config.reconciler?.schedule !== undefined ? (await import('./reconcile/schedule-reconciler.ts')).startScheduledReconciler(config, store, logger) : undefined;
 
@@ -52,6 +54,7 @@ export async function serve(config: Config, listen = config.listen): Promise<voi
     if (ended > 0) logger.warn({ ended }, 'ended streams still open after the grace period');
     await proxy?.close();
     await reconciler?.stop();
+    await stopCheckpoints();
     await store.close();
     process.exit(0);
   };

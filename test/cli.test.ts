@@ -191,6 +191,16 @@ describe('skillgate tokens', () => {
     const verify = await runCli(['audit', 'verify', '--config', configPath]);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/^ok: \d+ records, head [0-9a-f]{64}/);
+
+    const head = (await broker.store.auditHead())!;
+    const reached = await runCli(['audit', 'verify', '--config', configPath, '--checkpoint', `${head.seq}:${head.hash}`]);
+    expect(reached.code).toBe(0);
+    const beyond = await runCli(['audit', 'verify', '--config', configPath, '--checkpoint', `${head.seq + 5}:${head.hash}`]);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toContain(`broken at record ${head.seq + 1}: the trail ends at record ${head.seq}, but a checkpoint saw record ${head.seq + 5}`);
+    const garbled = await runCli(['audit', 'verify', '--config', configPath, '--checkpoint', 'yesterday']);
+    expect(garbled.code).toBe(2);
+    expect(garbled.stderr).toContain('--checkpoint takes <seq>:<hash>');
   });
 
   it('revoking an unknown id exits 1 and says so', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/load-config.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
-import { auditFilter, type AuditFilter } from './audit-record.ts';
+import { auditFilter, parseCheckpoint, type AuditFilter } from './audit-record.ts';
 import { buildTranscript, renderMarkdown } from './render-session.ts';
 
 interface FilterOptions {
@@ -75,10 +75,17 @@ export function registerAuditCommands(program: Command, load: (path: string) => 
   audit
     .command('verify')
     .requiredOption('-c, --config <path>', 'config file (SKILLGATE_CONFIG)', process.env['SKILLGATE_CONFIG'])
+    .option('--checkpoint <seq:hash>', 'a link written down earlier (the broker logs one as audit_checkpoint): the trail must still reach it')
     .description('check the hash chain; exit 1 naming the first broken link')
-    .action(async (opts: { config: string }) => {
+    .action(async (opts: { config: string; checkpoint?: string }) => {
+      const checkpoint = opts.checkpoint === undefined ? undefined : parseCheckpoint(opts.checkpoint);
+      if (opts.checkpoint !== undefined && checkpoint === undefined) {
+        console.error('--checkpoint takes <seq>:<hash>, as the broker logs it (audit_checkpoint), e.g. 1042:3f9a…');
+        process.exitCode = 2;
+        return;
+      }
       const store = openSqliteStore(load(opts.config).storePath);
-      const check = await store.verifyAudit();
+      const check = await store.verifyAudit(checkpoint);
       await store.close();
       if (check.ok) console.log(`ok: ${check.records} records, head ${check.head}`);
       else {

@@ -66,6 +66,24 @@ export interface AuditFilter {
 
 export type ChainCheck = { ok: true; records: number; head: string } | { ok: false; records: number; brokenAt: number; problem: string };
 
+/**
+ * A checkpoint is a link of the chain written down somewhere else (`<seq>:<hash>`): the chain can
+ * prove its own records unchanged, but not that none were cut off its end. A trail that no longer
+ * reaches a checkpoint, or reaches it with another hash, was truncated or rewritten.
+ */
+export const CHECKPOINT_PATTERN = '^[1-9][0-9]{0,15}:[0-9a-f]{64}$';
+
+export function formatCheckpoint(link: AuditLink): string {
+  return `${link.seq}:${link.hash}`;
+}
+
+/** `parseCheckpoint` reads `<seq>:<hash>`; undefined when it is not one. */
+export function parseCheckpoint(text: string): AuditLink | undefined {
+  if (!new RegExp(CHECKPOINT_PATTERN).test(text)) return undefined;
+  const [seq = '', hash = ''] = text.split(':');
+  return { seq: Number(seq), hash };
+}
+
 /** `auditFilter` keeps the fields that were given, so an absent option never becomes `key: undefined`. */
 export function auditFilter(fields: { [K in keyof AuditFilter]?: AuditFilter[K] | undefined }): AuditFilter {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as AuditFilter;

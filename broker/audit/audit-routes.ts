@@ -5,8 +5,13 @@ import { BrokerError } from '../errors.ts';
 import type { createOperatorAuth } from '../http/operator-auth.ts';
 import type { CompiledPolicy } from '../policy/compile-policies.ts';
 import type { Store, TokenRecord } from '../store/store.ts';
-import { auditFilter } from './audit-record.ts';
+import { auditFilter, CHECKPOINT_PATTERN, parseCheckpoint } from './audit-record.ts';
 import { buildTranscript, renderMarkdown } from './render-session.ts';
+
+const VerifyQuery = Type.Object(
+  { checkpoint: Type.Optional(Type.String({ pattern: CHECKPOINT_PATTERN, description: 'A link written down earlier, `<seq>:<hash>` (the broker logs one as `audit_checkpoint`): the trail must still reach it with that hash.' })) },
+  { additionalProperties: false },
+);
 
 const EventsQuery = Type.Object(
   {
@@ -108,10 +113,15 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     },
   );
 
-  app.get('/v1/audit/verify', { schema: { summary: 'Verify the hash chain of the whole audit trail (operator)', tags: ['audit'] } }, async (request) => {
-    deps.requireOperator(request);
-    return deps.store.verifyAudit();
-  });
+  app.get<{ Querystring: Static<typeof VerifyQuery> }>(
+    '/v1/audit/verify',
+    { schema: { summary: 'Verify the hash chain of the whole audit trail, and that it still reaches a checkpoint (operator)', tags: ['audit'], querystring: VerifyQuery } },
+    async (request) => {
+      deps.requireOperator(request);
+      const { checkpoint } = request.query;
+      return deps.store.verifyAudit(checkpoint === undefined ? undefined : parseCheckpoint(checkpoint));
+    },
+  );
 }
 
 const forbidden = () => new BrokerError('policy_denied', 'audit_scope', 'this token may read only its own session, or its own repository with the audit:read scope');

@@ -149,18 +149,23 @@ export function createSqliteAudit(db: Database.Database, fail: (err: unknown) =>
       return { records, nextCursor: rows.length > limit ? records.at(-1)!.seq : undefined };
     },
     session: (id: string) => q.session.all(id).map(toStored),
-    verify(): ChainCheck {
+    /** Walks the whole chain; with a checkpoint, also proves the chain still reaches it unchanged. */
+    verify(checkpoint?: AuditLink): ChainCheck {
       let prev = GENESIS;
       let expected = 1;
       for (const row of q.all.iterate()) {
-        const problem = checkRow(row, expected, prev);
+        const problem = checkRow(row, expected, prev) ?? (row.seq === checkpoint?.seq && row.hash !== checkpoint.hash ? 'record does not match the checkpoint: the chain was rewritten from here on' : undefined);
         // A gap is broken at the missing record itself; anything else at the row that fails.
         if (problem) return { ok: false, records: expected - 1, brokenAt: row.seq !== expected ? expected : row.seq, problem };
         prev = row.hash;
         expected++;
       }
+      if (checkpoint && checkpoint.seq >= expected) {
+        return { ok: false, records: expected - 1, brokenAt: expected, problem: `the trail ends at record ${expected - 1}, but a checkpoint saw record ${checkpoint.seq}: records were cut off its end` };
+      }
       return { ok: true, records: expected - 1, head: prev };
     },
+    head: (): AuditLink | undefined => q.last.get(),
     /** Requests whose outcome was never written (the process died mid-call). */
     orphans: (): AuditRecord[] => q.orphans.all().map((r) => JSON.parse(r.body) as AuditRecord),
   };

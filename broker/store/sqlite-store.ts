@@ -132,7 +132,8 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     appendAudit: (record) => audit.append(record),
     queryAudit: (filter) => guard(() => audit.query(filter)),
     auditSession: (id) => guard(() => audit.session(id)),
-    verifyAudit: () => guard(() => audit.verify()),
+    verifyAudit: (checkpoint) => guard(() => audit.verify(checkpoint)),
+    auditHead: () => guard(() => audit.head()),
     heartbeat: (i, now) => guard(() => void q.heartbeat.run(i.id, i.pid, i.host, now)),
     closeInterrupted: async (now, liveWithinMs) => {
       const live = new Set((await guard(() => q.instances.all())).filter((i) => isAlive(i, now - liveWithinMs)).map((i) => i.id));

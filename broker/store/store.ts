@@ -105,8 +105,10 @@ export interface Store {
   appendAudit(record: AuditRecord): Promise<AuditLink>;
   queryAudit(filter: AuditFilter): Promise<{ records: StoredAuditRecord[]; nextCursor: number | undefined }>;
   auditSession(sessionId: string): Promise<StoredAuditRecord[]>;
-  /** Walks the whole chain and names the first broken link. */
-  verifyAudit(): Promise<ChainCheck>;
+  /** Walks the whole chain and names the first broken link; with a checkpoint, also that the chain still reaches it. */
+  verifyAudit(checkpoint?: AuditLink): Promise<ChainCheck>;
+  /** The last link of the chain (none while the trail is empty). */
+  auditHead(): Promise<AuditLink | undefined>;
   /** Marks a broker process (id, pid, host) alive; `closeInterrupted` leaves the open calls of live processes alone. */
   heartbeat(instance: BrokerInstance, now: number): Promise<void>;
   /**

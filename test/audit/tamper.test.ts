@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainCheck } from '../../broker/audit/audit-record.ts';
+import { parseCheckpoint, type ChainCheck } from '../../broker/audit/audit-record.ts';
 import { chainHash, GENESIS } from '../../broker/store/sqlite-audit.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
@@ -86,10 +86,11 @@ function withDatabase<T>(broker: TestBroker, work: (db: Database.Database) => T)
 
 const readRows = (broker: TestBroker) => withDatabase(broker, (db) => db.prepare<[], Row>('SELECT seq, type, body, prev_hash, hash FROM audit_log ORDER BY seq').all());
 
-/** The same verdict from the store and from the API, which is what an operator runs. */
-async function verdicts(broker: TestBroker): Promise<ChainCheck> {
-  const fromStore = await broker.store.verifyAudit();
-  const res = await fetch(`${broker.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+/** The same verdict from the store and from the API, which is what an operator runs; optionally against a checkpoint. */
+async function verdicts(broker: TestBroker, checkpoint?: string): Promise<ChainCheck> {
+  const fromStore = await broker.store.verifyAudit(checkpoint === undefined ? undefined : parseCheckpoint(checkpoint));
+  const query = checkpoint === undefined ? '' : `?checkpoint=${checkpoint}`;
+  const res = await fetch(`${broker.url}/v1/audit/verify${query}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual(fromStore);
   return fromStore;
@@ -178,19 +179,26 @@ describe('one tampered record is named at its link', () => {
 
 describe('what the chain alone cannot see', () => {
   // A hash chain without an anchor kept elsewhere cannot tell a shorter or wholly rewritten tail
-  // from an honest one (R-06 asks for signed checkpoints). The head the verifier reports is that
-  // anchor: an operator who kept an earlier head sees it is gone.
-  it('the last record deleted, or the tail rewritten and re-chained → verifies ok, but the head an operator kept no longer matches', async () => {
+  // from an honest one (R-06). A checkpoint — a link the broker logs, kept outside the store — is
+  // that anchor: verified against one, the trail must still reach it with the same hash.
+  it('the last record deleted, or the tail rewritten and re-chained → the chain alone verifies ok, a checkpoint names where it broke', async () => {
     const { broker, rows } = await brokerWithTrail();
     const kept = await verdicts(broker);
     expect(kept.ok).toBe(true);
+    const head = await broker.store.auditHead();
+    expect(head).toEqual({ seq: rows.length, hash: rows.at(-1)!.hash });
+    const atHead = `${rows.length}:${rows.at(-1)!.hash}`;
+    const target = middleOutcome(rows);
+    const atTarget = `${target.seq}:${target.hash}`;
+    expect(await verdicts(broker, atHead)).toEqual(kept);
 
     withDatabase(broker, (db) => db.prepare('DELETE FROM audit_log WHERE seq = ?').run(rows.at(-1)!.seq));
     const truncated = await verdicts(broker);
     expect(truncated).toMatchObject({ ok: true, records: rows.length - 1 });
     expect(truncated.ok && truncated.head).not.toBe(kept.ok && kept.head);
+    expect(await verdicts(broker, atHead)).toEqual({ ok: false, records: rows.length - 1, brokenAt: rows.length, problem: expect.stringMatching(/cut off its end/) });
+    expect((await verdicts(broker, atTarget)).ok).toBe(true);
 
-    const target = middleOutcome(rows);
     withDatabase(broker, (db) => {
       let prev = target.prev_hash;
       for (const row of db.prepare<[number], Row>('SELECT seq, type, body, prev_hash, hash FROM audit_log WHERE seq >= ? ORDER BY seq').all(target.seq)) {
@@ -203,5 +211,14 @@ describe('what the chain alone cannot see', () => {
     const rewritten = await verdicts(broker);
     expect(rewritten).toMatchObject({ ok: true, records: rows.length - 1 });
     expect(rewritten.ok && rewritten.head).not.toBe(truncated.ok && truncated.head);
+    expect(await verdicts(broker, atTarget)).toEqual({ ok: false, records: target.seq - 1, brokenAt: target.seq, problem: expect.stringMatching(/does not match the checkpoint/) });
+  });
+
+  it('a checkpoint that is not <seq>:<hash> → 400, nothing verified', async () => {
+    const { broker } = await brokerWithTrail();
+    for (const bad of ['12', '0:' + 'a'.repeat(64), `1:${'A'.repeat(64)}`, `1:${'a'.repeat(63)}`]) {
+      const res = await fetch(`${broker.url}/v1/audit/verify?checkpoint=${encodeURIComponent(bad)}`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+      expect(res.status, bad).toBe(400);
+    }
   });
 });
