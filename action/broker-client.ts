@@ -47,6 +47,8 @@ export interface SessionCall {
 
 export interface SessionTranscript {
   session: string;
+  /** The link of the session's last audit record, `<seq>:<hash>`. */
+  checkpoint?: string;
   token?: { policy: string; scopes: string[]; identity: Record<string, unknown>; issuedAt: string; expiresAt: string; revoked?: string };
   events: { at: string; type: string; outcome?: string; reason?: string }[];
   calls: SessionCall[];

@@ -67,6 +67,7 @@ export function renderSessionReport(input: ReportInput): string {
     `- **Skills run:** ${counted(s.skills) || 'none'}`,
     `- **Approvals:** ${counted(s.approvals, false) || 'none requested'}`,
     `- ${revocationLine(input.revoked)}`,
+    ...(t.checkpoint ? [`- **Audit checkpoint:** \`${cell(t.checkpoint)}\` — kept here, outside the broker; \`skillgate audit verify --checkpoint\` proves later that the broker's trail still holds this session unchanged.`] : []),
     '',
   );
   const denials = t.calls.filter((c) => c.outcome === 'denied');

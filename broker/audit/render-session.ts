@@ -1,5 +1,5 @@
 import type { TokenRecord } from '../store/store.ts';
-import type { StoredAuditRecord } from './audit-record.ts';
+import { formatCheckpoint, type StoredAuditRecord } from './audit-record.ts';
 
 /** One proxied call as a reviewer reads it: what was asked, what came back, what was refused. */
 export interface TranscriptCall {
@@ -25,6 +25,8 @@ export interface Transcript {
   token?: { policy: string; scopes: string[]; identity: Record<string, unknown>; issuedAt: string; expiresAt: string; revoked?: string };
   events: { at: string; type: string; outcome?: string; reason?: string }[];
   calls: TranscriptCall[];
+  /** The link of the session's last record (`<seq>:<hash>`): kept elsewhere, `audit verify --checkpoint` later proves the trail still holds the session. */
+  checkpoint?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export function buildTranscript(session: string, token: TokenRecord | undefined,
     }),
     events,
     calls: [...calls.values()],
+    ...(records.length > 0 && { checkpoint: formatCheckpoint(records.at(-1)!) }),
   };
 }
 
@@ -158,6 +161,7 @@ export function renderMarkdown(t: Transcript): string {
     lines.push('## Other events', '');
     for (const e of t.events) lines.push(`- ${e.at} ${e.type}${e.outcome ? ` ${e.outcome}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
   }
+  if (t.checkpoint) lines.push('', `Audit checkpoint \`${t.checkpoint}\` (\`skillgate audit verify --checkpoint\` proves the trail still holds this session).`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -4,6 +4,7 @@
 // what main exported.
 import Anthropic, { PermissionDeniedError } from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseCheckpoint } from '../../broker/audit/audit-record.ts';
 import { STUB_ECHO_SECRET } from '../stub-upstream/server.ts';
 import { createRunnerJob, workflowCommands, type RunnerJob } from './runner.ts';
 import { ALLOWED_MODEL, closedPortUrl, DENIED_MODEL, startStack, TEST_AUDIENCE, type Stack } from './stack.ts';
@@ -75,6 +76,10 @@ describe('the bundled Action on a runner', () => {
     expect(summary).toContain('#### Masked');
     expect(summary).toContain('1 secret(s) replaced');
     expect(summary).toContain('revoked when the job ended');
+    // The session's last audit link, kept in the job summary outside the broker, verifies against its trail.
+    const checkpoint = /\*\*Audit checkpoint:\*\* `(\d+:[0-9a-f]{64})`/.exec(summary)?.[1];
+    expect(checkpoint).toBeDefined();
+    expect(await stack.broker.store.verifyAudit(parseCheckpoint(checkpoint!))).toMatchObject({ ok: true });
     expect(summary).not.toContain(token);
     expect(summary).not.toContain(STUB_ECHO_SECRET);
   });

@@ -3,8 +3,10 @@ import type { SessionTranscript } from '../../action/broker-client.ts';
 import { upsertPrComment, type CommentsApi, type PrComment } from '../../action/pr-comment.ts';
 import { cell, commentMarker, renderSessionReport, summarizeSession } from '../../action/session-report.ts';
 
+const CHECKPOINT = `1042:${'3f9a'.repeat(16)}`;
 const transcript: SessionTranscript = {
   session: 'tok_0123456789abcdef',
+  checkpoint: CHECKPOINT,
   token: { policy: 'docs-bot', scopes: ['messages:create', 'skills:read'], identity: { repository: 'octo-org/octo-repo', run_id: '77', run_attempt: '2', actor: 'octocat', event_name: 'push', ref: 'refs/heads/main' }, issuedAt: '2026-01-01T10:00:00.000Z', expiresAt: '2026-01-01T10:15:00.000Z' },
   events: [
     { at: '2026-01-01T10:00:00.000Z', type: 'token.exchange', outcome: 'issued' },
@@ -43,6 +45,7 @@ describe('renderSessionReport', () => {
     expect(md).toContain('- **Skills run:** `pdf`');
     expect(md).toContain('- **Approvals:** requested ×1, approved ×1, used ×1');
     expect(md).toContain('revoked when the job ended');
+    expect(md).toContain(`- **Audit checkpoint:** \`${CHECKPOINT}\``);
   });
 
   it('lists denials and masked calls', () => {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import Anthropic, { PermissionDeniedError } from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredAuditRecord } from '../../broker/audit/audit-record.ts';
+import { parseCheckpoint, type StoredAuditRecord } from '../../broker/audit/audit-record.ts';
 import type { Transcript } from '../../broker/audit/render-session.ts';
 import { startBroker, type TestBroker } from '../helpers/broker.ts';
 import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
@@ -295,6 +295,10 @@ describe('session replay', () => {
     expect(hello).toMatchObject({ prompt: 'alpha hello', reply: DEFAULT_REPLY, model: MODEL, status: 200, usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
     expect(secret!.masked).toBeGreaterThan(0);
     expect(refused).toMatchObject({ model: 'claude-opus-5', reason: 'model_not_allowed', prompt: 'alpha too big a model, key [MASKED:known-secret]' });
+    // The session's last link, for the Action to keep outside the broker.
+    const last = all.filter((r) => r.session === octo.id).at(-1)!;
+    expect(transcript.checkpoint).toBe(`${last.seq}:${last.hash}`);
+    expect(await broker.store.verifyAudit(parseCheckpoint(transcript.checkpoint!))).toMatchObject({ ok: true });
     expect(transcript.events.map((e) => e.type)).toEqual(['token.exchange']);
   });
 
