@@ -2,10 +2,10 @@
 // generator, and starting children and tokens.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { ID_TOKEN_TYPE, TOKEN_EXCHANGE } from '../test/helpers/broker.ts';
+export { freePort } from '../test/helpers/free-port.ts';
 
 const messageBody = (content: string, stream = false) => JSON.stringify({ model: 'claude-sonnet-5', max_tokens: 1024, stream, messages: [{ role: 'user', content }] });
 /** A short non-streaming call. */
@@ -75,17 +75,14 @@ export async function mint(url: string, idToken: string): Promise<string> {
   return body.access_token;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc/PID/stat (clock ticks of 10 ms). */
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Linux keeps each process's peak resident set in /proc/PID/status (VmHWM), in MB here. */
+export function peakRssMB(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }

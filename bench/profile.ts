@@ -12,7 +12,7 @@ import { DEFAULT_POLICIES, testConfigYaml } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
 import { startNodeFlags } from '../test/helpers/start-command.ts';
 import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
-import { BENCH_GRANT, cpuMs, freePort, load, mint, plainBody, startChild, streamBody, waitForHealth } from './load.ts';
+import { BENCH_GRANT, cpuMs, freePort, peakRssMB, load, mint, plainBody, startChild, streamBody, waitForHealth } from './load.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const kind = process.argv[2] ?? 'plain';
@@ -34,7 +34,7 @@ try {
   const cpuBefore = cpuMs(broker.pid!);
   const result = kind === 'plain' ? await load(url, token, 64, SECONDS, plainBody) : await load(url, token, 4, SECONDS, streamBody);
   const cpu = cpuMs(broker.pid!) - cpuBefore;
-  const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${broker.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const peakRss = peakRssMB(broker.pid!);
   console.log(kind === 'plain' ? `${result.rps.toFixed(0)} req/s @64, broker CPU ${((cpu * 1000) / (result.rps * SECONDS)).toFixed(0)} µs/req` : `${(result.bytes / SECONDS / 1e6).toFixed(1)} MB/s SSE @4, broker CPU ${(cpu / ((result.bytes / 1e6))).toFixed(1)} ms/MB`, `, peak RSS ${peakRss.toFixed(0)} MB`);
 } finally {
   broker.kill('SIGTERM');

@@ -5,14 +5,14 @@
 // Each measurement runs BENCH_ROUNDS times, bare and skillgate taking turns, and the median counts:
 // this machine's speed drifts by ±10% over a minute, and turns make the drift hit both alike.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICIES, testConfigYaml } from '../test/helpers/broker.ts';
 import { startOidcIssuer } from '../test/helpers/oidc-issuer.ts';
 import { startNodeFlags } from '../test/helpers/start-command.ts';
 import { STUB_API_KEY } from '../test/stub-upstream/server.ts';
-import { BENCH_GRANT, cpuMs, freePort, load, type LoadResult, mint, plainBody as plain, startChild, streamBody as longStream, waitForHealth } from './load.ts';
+import { BENCH_GRANT, cpuMs, freePort, load, type LoadResult, mint, peakRssMB, plainBody as plain, startChild, streamBody as longStream, waitForHealth } from './load.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -56,7 +56,7 @@ try {
       p50: median(r.one.map((x) => x.p50)),
       p99: median(r.one.map((x) => x.p99)),
       sseMBs: median(r.sse.map((x) => x.bytes / SECONDS / 1e6)),
-      rssMB: peakRssMB(t.child.proc),
+      rssMB: peakRssMB(t.child.proc.pid!),
     };
   });
   const [b, s] = rows as [(typeof rows)[0], (typeof rows)[0]];
@@ -80,11 +80,6 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Linux keeps each process's peak resident set in /proc/PID/status (VmHWM). */
-function peakRssMB(proc: ChildProcess): number {
-  const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 async function startBroker(configPath: string, url: string): Promise<{ url: string; proc: ChildProcess }> {
   // The broker runs as `npm start` runs it: the esbuild bundle of broker/ (no TypeScript loader in the process), same node flags.

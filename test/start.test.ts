@@ -2,7 +2,6 @@
 // proves the bundle builds and serves, so the README's first command stays true.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { testConfigYaml } from './helpers/broker.ts';
 import { startOidcIssuer } from './helpers/oidc-issuer.ts';
 import { startNodeFlags } from './helpers/start-command.ts';
+import { freePort } from './helpers/free-port.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skillgate-start-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,12 +40,3 @@ it('builds the broker bundle and serves /healthz and a token exchange from it', 
     await issuer.close();
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

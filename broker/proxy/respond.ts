@@ -18,9 +18,10 @@ function sseError(type: string, message: string, errorCode: string): string {
   return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message, details: { error_code: errorCode } } })}\n\n`;
 }
 
+const UPSTREAM_ENDED = sseError('api_error', 'the upstream stream ended unexpectedly', 'upstream_stream_ended');
 const SSE_ERRORS: Record<'upstream_error' | 'client_abort' | 'shutdown' | 'revoked', string> = {
-  upstream_error: sseError('api_error', 'the upstream stream ended unexpectedly', 'upstream_stream_ended'),
-  client_abort: sseError('api_error', 'the upstream stream ended unexpectedly', 'upstream_stream_ended'),
+  upstream_error: UPSTREAM_ENDED,
+  client_abort: UPSTREAM_ENDED, // nobody reads it: the caller is gone
   shutdown: sseError('api_error', 'the broker is shutting down and ended this stream; retry the request', 'broker_shutting_down'),
   revoked: sseError('authentication_error', 'this skillgate token was revoked while the stream was open; the rest of the answer was not sent', 'token_revoked'),
 };

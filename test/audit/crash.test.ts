@@ -11,7 +11,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +23,7 @@ import { openSqliteStore } from '../../broker/store/sqlite-store.ts';
 import { ID_TOKEN_TYPE, testConfigYaml, TOKEN_EXCHANGE } from '../helpers/broker.ts';
 import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.ts';
 import { startStubUpstream, STUB_API_KEY, type StubUpstream } from '../stub-upstream/server.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KILLS = 3;
@@ -363,10 +363,3 @@ async function until(condition: () => boolean, problem: string): Promise<void> {
 }
 
 /** A port nobody listens on right now (the child cannot report port 0 back); reused on every restart. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port: free } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return free;
-}
